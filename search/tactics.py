@@ -1,0 +1,32 @@
+"""Candidate hygiene shared by every strategy: normalisation and forbidden words."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# Words that make a proof count without proving anything, in Lean and Isabelle alike.
+GIVE_UP_WORDS: tuple[str, ...] = ("sorry", "admit", "oops")
+
+
+def normalize_tactic(tactic: str) -> str:
+    """The form two candidates are compared in: trailing spaces and blank edges dropped."""
+    lines = [line.rstrip() for line in tactic.strip("\n").splitlines()]
+    return "\n".join(lines).strip()
+
+
+class ForbiddenWords:
+    """Rejects candidates that contain any of a set of words (as whole identifiers)."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.words = tuple(dict.fromkeys(words))
+        alternatives = "|".join(re.escape(w) for w in sorted(self.words, key=len, reverse=True))
+        # Identifier characters of Lean and Isabelle: a word inside `Nat.sorry_free` is no match.
+        self._pattern = re.compile(rf"(?<![\w.'])(?:{alternatives})(?![\w'])") if self.words else None
+
+    def reason(self, tactic: str) -> str | None:
+        """The forbidden word the tactic uses, or None when it is allowed."""
+        if self._pattern is None:
+            return None
+        match = self._pattern.search(tactic)
+        return None if match is None else match.group(0)

@@ -1,0 +1,168 @@
+"""The values that cross between the parts: theorems, proof states, outcomes, results."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union
+
+Language = Literal["lean4", "isabelle"]
+
+
+@dataclass(frozen=True, slots=True)
+class Theorem:
+    """A statement to prove, as the benchmark gives it.
+
+    Equality and hashing use only ``name`` and ``statement``: the same theorem
+    loaded from two sources with different metadata is the same target.
+    """
+
+    name: str
+    statement: str
+    header: str = field(default="", compare=False)
+    language: Language = field(default="lean4", compare=False)
+    informal_statement: str | None = field(default=None, compare=False)
+    informal_proof: str | None = field(default=None, compare=False)
+    split: str | None = field(default=None, compare=False)
+    source: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Goals:
+    """One proof state: the pretty-printed goals and the backend's handle on it.
+
+    ``text`` identifies the state for the search (two states with the same text
+    are one node); ``handle`` is opaque to everything but the environment that
+    made it (a REPL proofState id, a Dojo TacticState, a PISA state name).
+    """
+
+    text: str
+    num_goals: int = 1
+    handle: Any = field(default=None, compare=False, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Proved:
+    """The tactic closed every goal."""
+
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """The tactic was rejected; ``message`` is the prover's error text."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimedOut:
+    """The tactic did not finish within its time limit."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class GaveUp:
+    """The tactic (or the state it left) relies on ``sorry``, ``admit`` or similar."""
+
+    reason: str = "sorry"
+
+
+Outcome = Union[Goals, Proved, Failed, TimedOut, GaveUp]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The answer of a whole-proof check: a proof counts only when ``ok``."""
+
+    ok: bool
+    message: str = ""
+    method: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One generated tactic with its model log-probability and length in tokens."""
+
+    tactic: str
+    logprob: float = 0.0
+    num_tokens: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class TacticRequest:
+    """What a generator is asked: the goal text, the theorem and the tactics so far."""
+
+    goal: str
+    theorem: Theorem
+    tactics: tuple[str, ...] = ()
+
+
+class Status(str, enum.Enum):
+    """How one proof attempt ended."""
+
+    PROVED = "proved"
+    FAILED = "failed"  # the search space was exhausted
+    BUDGET = "budget"  # a budget (expansions, time, calls) ran out first
+    ERROR = "error"  # the environment or the model failed
+
+
+@dataclass(slots=True)
+class SearchStats:
+    """Counters and timers of one search; each is filled by the part that spends it."""
+
+    expansions: int = 0
+    env_calls: int = 0
+    model_calls: int = 0
+    tokens: int = 0
+    nodes: int = 0
+    time_model: float = 0.0
+    time_env: float = 0.0
+    time_search: float = 0.0
+    wall_time: float = 0.0
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One whole proof tried by the whole-proof strategy, kept for pass@k."""
+
+    proof: str
+    verified: bool
+    message: str = ""
+    verdict: Verdict | None = None
+
+
+@dataclass(slots=True)
+class SearchResult:
+    """The record of one proof attempt on one theorem."""
+
+    name: str
+    status: Status
+    proof: list[str] | str | None = None
+    verified: bool = False
+    verdict: Verdict | None = None
+    stats: SearchStats = field(default_factory=SearchStats)
+    reason: str = ""
+    attempts: list[Attempt] = field(default_factory=list)
+    graph: Any = None  # a networkx.DiGraph when the search kept it
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view (the graph is written separately, see search.graph)."""
+        return {
+            "name": self.name,
+            "status": self.status.value,
+            "proof": self.proof,
+            "verified": self.verified,
+            "verification": None
+            if self.verdict is None
+            else {"ok": self.verdict.ok, "message": self.verdict.message, "method": self.verdict.method},
+            "stats": self.stats.to_dict(),
+            "reason": self.reason,
+            "attempts": [
+                {"proof": a.proof, "verified": a.verified, "message": a.message} for a in self.attempts
+            ],
+        }

@@ -1,0 +1,93 @@
+"""Whole-proof strategy: sample complete proofs and verify each (pass@k from every attempt)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from search.protocols import ProofEnv, TacticGenerator
+from search.tactics import GIVE_UP_WORDS, ForbiddenWords, normalize_tactic
+from search.types import Attempt, SearchResult, SearchStats, Status, TacticRequest, Theorem
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WholeProofConfig:
+    """Settings of the whole-proof strategy (the generator's sample count sets n)."""
+
+    timeout: float = 600.0
+    """Wall-clock seconds per theorem for sampling and verifying."""
+    stop_at_first: bool = False
+    """Stop verifying at the first proof that passes; off by default so pass@k sees every sample."""
+    forbidden: tuple[str, ...] = ()
+
+
+class WholeProofSearch:
+    """Samples complete proofs of a theorem in one generator call and checks each whole."""
+
+    def __init__(self, env: ProofEnv, generator: TacticGenerator, config: WholeProofConfig | None = None) -> None:
+        self.env = env
+        self.generator = generator
+        self.config = config or WholeProofConfig()
+        self._forbidden = ForbiddenWords(GIVE_UP_WORDS + tuple(self.config.forbidden))
+
+    async def search(self, theorem: Theorem) -> SearchResult:
+        stats = SearchStats()
+        started = time.monotonic()
+        attempts: list[Attempt] = []
+        status, reason = Status.FAILED, "no sampled proof passed verification"
+        try:
+            async with asyncio.timeout(self.config.timeout):
+                await self._sample_and_check(theorem, stats, attempts)
+        except TimeoutError:
+            status, reason = Status.BUDGET, f"time limit of {self.config.timeout:g} s"
+        except Exception as error:
+            logger.exception("whole-proof attempt on %s failed", theorem.name)
+            status, reason = Status.ERROR, f"{type(error).__name__}: {error}"
+        stats.wall_time = time.monotonic() - started
+        stats.time_search = max(0.0, stats.wall_time - stats.time_model - stats.time_env)
+        proved = next((a for a in attempts if a.verified), None)
+        if proved is not None:
+            status, reason = Status.PROVED, ""
+        return SearchResult(
+            name=theorem.name,
+            status=status,
+            proof=None if proved is None else proved.proof,
+            verified=proved is not None,
+            verdict=None if proved is None else proved.verdict,
+            stats=stats,
+            reason=reason,
+            attempts=attempts,
+        )
+
+    async def _sample_and_check(self, theorem: Theorem, stats: SearchStats, attempts: list[Attempt]) -> None:
+        began = time.perf_counter()
+        (candidates,) = await self.generator.propose([TacticRequest(theorem.statement, theorem)])
+        stats.time_model += time.perf_counter() - began
+        stats.model_calls += 1
+        stats.tokens += sum(c.num_tokens for c in candidates)
+        proofs = [normalize_tactic(c.tactic) for c in candidates]
+        checkable: list[tuple[int, str]] = []
+        for index, proof in enumerate(proofs):
+            forbidden = self._forbidden.reason(proof)
+            if not proof or forbidden is not None:
+                attempts.append(Attempt(proof, False, f"dropped: uses {forbidden}" if forbidden else "empty"))
+            else:
+                checkable.append((index, proof))
+        began = time.perf_counter()
+        stats.env_calls += len(checkable)
+        try:
+            if self.env.concurrent_apply and not self.config.stop_at_first:
+                verdicts = await asyncio.gather(*(self.env.verify(theorem, proof) for _, proof in checkable))
+                attempts.extend(Attempt(p, v.ok, v.message, v) for (_, p), v in zip(checkable, verdicts))
+                return
+            for _, proof in checkable:
+                verdict = await self.env.verify(theorem, proof)
+                attempts.append(Attempt(proof, verdict.ok, verdict.message, verdict))
+                if verdict.ok and self.config.stop_at_first:
+                    return
+        finally:
+            stats.time_env += time.perf_counter() - began
