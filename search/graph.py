@@ -1,4 +1,4 @@
-"""The search graph as a networkx MultiDiGraph (two tactics may join the same states), written as JSON, GraphML or DOT."""
+"""The search graph as a networkx MultiDiGraph, written as JSON, GraphML or DOT."""
 
 from __future__ import annotations
 

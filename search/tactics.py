@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterable
 
 # Words that make a proof count without proving anything, in Lean and Isabelle alike.
@@ -10,9 +11,9 @@ GIVE_UP_WORDS: tuple[str, ...] = ("sorry", "admit", "oops")
 
 
 def normalize_tactic(tactic: str) -> str:
-    """The form two candidates are compared in: trailing spaces and blank edges dropped."""
-    lines = [line.rstrip() for line in tactic.strip("\n").splitlines()]
-    return "\n".join(lines).strip()
+    """The form two candidates are compared in: common indentation, trailing spaces and blank edges dropped."""
+    lines = [line.rstrip() for line in textwrap.dedent(tactic).splitlines()]
+    return "\n".join(lines).strip("\n").strip()
 
 
 class ForbiddenWords:

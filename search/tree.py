@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from search.types import Candidate, Goals
 
 
-class NodeStatus(str, enum.Enum):
+class NodeStatus(enum.StrEnum):
     OPEN = "open"  # may still lead to a proof
     PROVED = "proved"  # some edge leads to a closed proof
     DEAD = "dead"  # expanded, and every edge failed or leads to a dead node
 
 
-class EdgeKind(str, enum.Enum):
+class EdgeKind(enum.StrEnum):
     GOALS = "goals"  # led to another proof state
     PROVED = "proved"  # closed every goal
     FAILED = "failed"  # rejected by the prover (or made no progress)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 Language = Literal["lean4", "isabelle"]
 
@@ -69,7 +69,7 @@ class GaveUp:
     reason: str = "sorry"
 
 
-Outcome = Union[Goals, Proved, Failed, TimedOut, GaveUp]
+Outcome = Goals | Proved | Failed | TimedOut | GaveUp
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +99,7 @@ class TacticRequest:
     tactics: tuple[str, ...] = ()
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """How one proof attempt ended."""
 
     PROVED = "proved"
@@ -162,7 +162,5 @@ class SearchResult:
             else {"ok": self.verdict.ok, "message": self.verdict.message, "method": self.verdict.method},
             "stats": self.stats.to_dict(),
             "reason": self.reason,
-            "attempts": [
-                {"proof": a.proof, "verified": a.verified, "message": a.message} for a in self.attempts
-            ],
+            "attempts": [{"proof": a.proof, "verified": a.verified, "message": a.message} for a in self.attempts],
         }

@@ -87,9 +87,7 @@ async def test_equal_states_are_one_node_of_a_dag():
 
 
 async def test_a_better_path_reranks_an_unexpanded_state_and_sets_the_proof_path():
-    env = ScriptedEnv(
-        {"s0": {"a": "m", "b": "n"}, "m": {"c": "goal"}, "n": {"d": "goal"}, "goal": {"done": PROVED}}
-    )
+    env = ScriptedEnv({"s0": {"a": "m", "b": "n"}, "m": {"c": "goal"}, "n": {"d": "goal"}, "goal": {"done": PROVED}})
     gen = ScriptedGenerator(
         {
             "s0": [("a", -1.0, 1), ("b", -2.0, 1)],

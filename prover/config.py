@@ -1,0 +1,176 @@
+"""Run configuration: one dataclass per concern, filled from YAML and overridden by flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from search import SearchConfig
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the field and the fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratorConfig:
+    """Which model proposes tactics, and how it decodes."""
+
+    name: str = "portfolio"
+    """portfolio | hf | vllm | openai."""
+    model: str | None = None
+    """Hub id or local path (hf, vllm); model name sent to the server (openai)."""
+    prompt: str = "llemma"
+    """llemma | instruct | reprover | internlm | bfs | whole-proof."""
+    samples: int = 8
+    """Candidates per request (beams or samples)."""
+    decoding: Literal["beam", "sample"] = "beam"
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_new_tokens: int = 256
+    tactics: tuple[str, ...] = ()
+    """The portfolio generator's list; empty means the built-in list for the language."""
+    endpoint: str = "http://127.0.0.1:8000/v1"
+    """Base URL of an OpenAI-compatible server (openai)."""
+    api: Literal["completions", "chat"] = "completions"
+    api_key_env: str = "OPENAI_API_KEY"
+    """Environment variable holding the bearer token for the server, if any."""
+    request_timeout: float = 120.0
+    retries: int = 4
+    device: str = "auto"
+    dtype: str = "auto"
+    batch_window: float = 0.005
+    """Seconds to wait for requests of other searches to join one model call."""
+    max_batch: int = 64
+    concurrency: int = 1
+    """Model calls in flight at once (1 for a local GPU model; more for a server)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EnvConfig:
+    """Which prover checks tactics, and where it lives."""
+
+    name: str = "lean-repl"
+    """lean-repl | leandojo | isabelle."""
+    lean_project: str | None = None
+    """Lean project with Mathlib and the REPL (default: the one `prover setup lean` made)."""
+    repl_command: str | None = None
+    """Whole command starting one REPL process; any executable speaking the REPL protocol."""
+    workers: int = 2
+    """Prover processes in the pool."""
+    memory_limit_mb: int | None = None
+    pisa_address: str | None = None
+    axioms: tuple[str, ...] = ("propext", "Classical.choice", "Quot.sound")
+    """Axioms a verified proof may depend on."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    """What to prove and where results go."""
+
+    benchmark: str = "minif2f-test"
+    limit: int | None = None
+    names: tuple[str, ...] = ()
+    strategy: Literal["best-first", "whole-proof"] = "best-first"
+    attempts: int = 1
+    concurrency: int = 8
+    """Theorems searched at once."""
+    shard: str | None = None
+    out: str | None = None
+    keep_graphs: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ProveConfig:
+    """Everything `prover prove` needs, by concern."""
+
+    search: SearchConfig = field(default_factory=SearchConfig)
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    env: EnvConfig = field(default_factory=EnvConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {f.name: dataclasses.asdict(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+SECTIONS: dict[str, type] = {"search": SearchConfig, "generator": GeneratorConfig, "env": EnvConfig, "run": RunConfig}
+
+
+def _coerce(cls: type, key: str, value: Any) -> Any:
+    hint = typing.get_type_hints(cls)[key]
+    origin = typing.get_origin(hint)
+    if (hint is tuple or origin is tuple) and isinstance(value, list | tuple):
+        return tuple(value)
+    if (hint is tuple or origin is tuple) and isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    if hint is float and isinstance(value, int):
+        return float(value)
+    return value
+
+
+def _section(cls: type, base: Any, values: dict[str, Any], where: str) -> Any:
+    known = [f.name for f in dataclasses.fields(cls)]
+    updates = {}
+    for key, value in values.items():
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" Did you mean: {close[0]}?" if close else ""
+            raise ConfigError(f"{where}: unknown field {key!r}.{hint} Known: {', '.join(known)}.")
+        updates[key] = _coerce(cls, key, value)
+    try:
+        return dataclasses.replace(base, **updates)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{where}: {error}") from None
+
+
+def merge(config: ProveConfig, overrides: dict[str, dict[str, Any]], where: str) -> ProveConfig:
+    """A copy of ``config`` with ``{section: {field: value}}`` applied, checking every name."""
+    parts = {}
+    for section, values in overrides.items():
+        if section not in SECTIONS:
+            close = difflib.get_close_matches(section, list(SECTIONS), n=1)
+            hint = f" Did you mean: {close[0]}?" if close else ""
+            raise ConfigError(f"{where}: unknown section {section!r}.{hint} Known: {', '.join(SECTIONS)}.")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{where}: section {section!r} must be a mapping of field: value")
+        parts[section] = _section(SECTIONS[section], getattr(config, section), values, f"{where} [{section}]")
+    return dataclasses.replace(config, **parts)
+
+
+def shipped_configs() -> list[str]:
+    """Names of the configurations shipped in prover/configs."""
+    folder = resources.files("prover") / "configs"
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_config(name_or_path: str, base: ProveConfig | None = None) -> ProveConfig:
+    """A shipped configuration by name, or a YAML file, applied over ``base``."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise ConfigError(f"Config file {path} does not exist.")
+        text = path.read_text()
+    else:
+        names = shipped_configs()
+        if name_or_path not in names:
+            close = difflib.get_close_matches(name_or_path, names, n=1)
+            hint = f" Did you mean: {close[0]}?" if close else ""
+            raise ConfigError(
+                f"Unknown config {name_or_path!r}.{hint} Known: {', '.join(names)}; or give a .yaml path."
+            )
+        text = (resources.files("prover") / "configs" / f"{name_or_path}.yaml").read_text()
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{name_or_path}: not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{name_or_path}: expected a mapping of sections ({', '.join(SECTIONS)})")
+    data.pop("description", None)
+    return merge(base or ProveConfig(), data, name_or_path)

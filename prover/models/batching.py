@@ -1,0 +1,89 @@
+"""Cross-search batching: requests that arrive close together go to the model as one call."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from search import Candidate, TacticGenerator, TacticRequest
+
+
+class BatchingGenerator:
+    """Wraps a generator so that concurrent searches share model calls.
+
+    A request waits at most ``window`` seconds for others; while ``concurrency``
+    calls are already running, requests queue and leave together as soon as one
+    returns, so the batch grows exactly when the model is the bottleneck.
+    """
+
+    def __init__(
+        self, inner: TacticGenerator, *, window: float = 0.005, max_batch: int = 64, concurrency: int = 1
+    ) -> None:
+        if max_batch < 1 or concurrency < 1:
+            raise ValueError("max_batch and concurrency must be at least 1")
+        self.inner = inner
+        self.window = window
+        self.max_batch = max_batch
+        self.concurrency = concurrency
+        self.calls = 0
+        self.requests = 0
+        self._pending: list[tuple[TacticRequest, asyncio.Future[list[Candidate]]]] = []
+        self._in_flight = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def propose(self, requests: Sequence[TacticRequest]) -> list[list[Candidate]]:
+        loop = asyncio.get_running_loop()
+        futures = []
+        for request in requests:
+            future: asyncio.Future[list[Candidate]] = loop.create_future()
+            self._pending.append((request, future))
+            futures.append(future)
+        self.requests += len(requests)
+        self._schedule(loop)
+        return list(await asyncio.gather(*futures))
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._in_flight >= self.concurrency:
+            return  # flushed when a running call returns
+        if len(self._pending) >= self.max_batch:
+            self._flush(loop)
+        elif self._timer is None:
+            self._timer = loop.call_later(self.window, self._flush, loop)
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        while self._pending and self._in_flight < self.concurrency:
+            batch = [(r, f) for r, f in self._pending[: self.max_batch] if not f.done()]
+            del self._pending[: self.max_batch]
+            if not batch:
+                continue
+            self._in_flight += 1
+            task = loop.create_task(self._call(loop, batch))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _call(
+        self, loop: asyncio.AbstractEventLoop, batch: list[tuple[TacticRequest, asyncio.Future[list[Candidate]]]]
+    ) -> None:
+        try:
+            self.calls += 1
+            results = await self.inner.propose([request for request, _ in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"generator answered {len(results)} lists for {len(batch)} requests")
+            for (_, future), candidates in zip(batch, results):
+                if not future.done():
+                    future.set_result(candidates)
+        except BaseException as error:
+            failure = error if isinstance(error, Exception) else RuntimeError("the model call was cancelled")
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(failure)
+            if not isinstance(error, Exception):
+                raise
+        finally:
+            self._in_flight -= 1
+            if self._pending:
+                self._flush(loop)  # these waited while the model was busy: no further window

@@ -1,0 +1,170 @@
+"""transformers generator: beam search or sampling with each candidate's real log-probability."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from prover.models.prompts import PromptFormat
+from search import Candidate, TacticRequest
+
+logger = logging.getLogger(__name__)
+
+INSTALL_HINT = "transformers and torch are not installed: pip install 'llemma-prover[hf]'"
+
+
+def _require_torch() -> Any:
+    try:
+        import torch
+        import transformers  # noqa: F401
+    except ImportError as error:
+        raise ImportError(f"{INSTALL_HINT} ({error})") from None
+    return torch
+
+
+def pick_device(device: str = "auto") -> str:
+    """``auto`` is the first CUDA GPU when one is visible, else the CPU."""
+    torch = _require_torch()
+    if device != "auto":
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class HFGenerator:
+    """Generates ``samples`` candidates per request in one batched ``generate`` call.
+
+    The log-probability of a candidate is the sum over its tokens (up to and
+    including the stop string or end of sequence) of the model's unprocessed
+    log-softmax, whatever the decoding, so scores are comparable across modes.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        prompt: PromptFormat,
+        *,
+        samples: int = 8,
+        decoding: str = "beam",
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        max_new_tokens: int = 256,
+    ) -> None:
+        if decoding not in ("beam", "sample"):
+            raise ValueError(f"decoding must be 'beam' or 'sample', not {decoding!r}")
+        if samples < 1:
+            raise ValueError("samples must be at least 1")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.prompt = prompt
+        self.samples = samples
+        self.decoding = decoding
+        self.temperature = temperature
+        self.top_p = top_p
+        self.max_new_tokens = max_new_tokens
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        tokenizer.padding_side = "left"
+        self._lock = threading.Lock()  # one generate at a time on one model
+
+    @classmethod
+    def from_pretrained(
+        cls, name_or_path: str, prompt: PromptFormat, *, device: str = "auto", dtype: str = "auto", **options: Any
+    ) -> HFGenerator:
+        """Load weights from a local path or the hub (bf16 on a GPU, fp32 on the CPU by default)."""
+        torch = _require_torch()
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        device = pick_device(device)
+        if dtype == "auto":
+            dtype = "bfloat16" if device.startswith("cuda") else "float32"
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+        model = AutoModelForCausalLM.from_pretrained(name_or_path, dtype=getattr(torch, dtype))
+        model.to(device).eval()
+        return cls(model, tokenizer, prompt, **options)
+
+    async def propose(self, requests: Sequence[TacticRequest]) -> list[list[Candidate]]:
+        if not requests:
+            return []
+        prompts = [self.prompt.render(r) for r in requests]
+        return await asyncio.to_thread(self._generate, prompts)
+
+    def _generate(self, prompts: list[str]) -> list[list[Candidate]]:
+        torch = _require_torch()
+        k = self.samples
+        tokenizer = self.tokenizer
+        encoded = tokenizer(prompts, return_tensors="pt", padding=True).to(self.model.device)
+        options: dict[str, Any] = {
+            "max_new_tokens": self.max_new_tokens,
+            "num_return_sequences": k,
+            "return_dict_in_generate": True,
+            "output_logits": True,
+            "pad_token_id": tokenizer.pad_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+        }
+        if self.decoding == "beam":
+            options.update(num_beams=k, do_sample=False)
+        else:
+            options.update(do_sample=True, temperature=self.temperature, top_p=self.top_p, top_k=0)
+        if self.prompt.stop:
+            options.update(stop_strings=list(self.prompt.stop), tokenizer=tokenizer)
+        with self._lock, torch.inference_mode():
+            out = self.model.generate(**encoded, **options)
+            beam_indices = out.beam_indices if self.decoding == "beam" else None
+            scores = self.model.compute_transition_scores(out.sequences, out.logits, beam_indices, True)
+        generated = out.sequences[:, encoded["input_ids"].shape[1] :].tolist()
+        scores_list = scores.float().cpu().tolist()
+        results: list[list[Candidate]] = []
+        for i in range(len(prompts)):
+            best: dict[str, Candidate] = {}
+            for row in range(i * k, (i + 1) * k):
+                candidate = self._candidate(generated[row], scores_list[row])
+                if candidate is not None and (
+                    candidate.tactic not in best or best[candidate.tactic].logprob < candidate.logprob
+                ):
+                    best[candidate.tactic] = candidate
+            results.append(sorted(best.values(), key=lambda c: c.logprob, reverse=True))
+        return results
+
+    def _candidate(self, ids: list[int], scores: list[float]) -> Candidate | None:
+        length = self._length(ids)
+        text = self.tokenizer.decode(ids[:length], skip_special_tokens=True)
+        tactic = self.prompt.parse(text)
+        if not tactic:
+            return None
+        logprob = float(sum(scores[:length]))
+        if logprob != logprob or logprob == float("-inf"):  # NaN or impossible: not a candidate
+            return None
+        return Candidate(tactic, logprob, length)
+
+    def _length(self, ids: list[int]) -> int:
+        """Tokens that belong to the candidate: through the first stop string or end of sequence."""
+        eos = self.tokenizer.eos_token_id
+        pad = self.tokenizer.pad_token_id
+        length = len(ids)
+        for index, token in enumerate(ids):
+            if token == eos:
+                length = index + 1
+                break
+        while length > 0 and ids[length - 1] == pad and pad != eos:
+            length -= 1
+        if not self.prompt.stop:
+            return length
+
+        def has_stop(n: int) -> bool:
+            text = self.tokenizer.decode(ids[:n], skip_special_tokens=True)
+            return any(stop in text for stop in self.prompt.stop)
+
+        if not has_stop(length):
+            return length
+        low, high = 1, length  # the shortest prefix whose text contains a stop string
+        while low < high:
+            middle = (low + high) // 2
+            if has_stop(middle):
+                high = middle
+            else:
+                low = middle + 1
+        return low

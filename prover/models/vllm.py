@@ -1,0 +1,104 @@
+"""In-process vLLM engine for GPU machines (imported only when chosen)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from prover.models.prompts import PromptFormat
+from search import Candidate, TacticRequest
+
+INSTALL_HINT = "vLLM is not installed: pip install 'llemma-prover[vllm]' (it needs a CUDA GPU)"
+
+
+def _import_vllm() -> Any:
+    try:
+        import vllm
+    except ImportError as error:
+        raise ImportError(f"{INSTALL_HINT} ({error})") from None
+    return vllm
+
+
+class VLLMGenerator:
+    """One vLLM engine per process; every batch of requests is one ``generate`` call."""
+
+    def __init__(
+        self,
+        model: str,
+        prompt: PromptFormat,
+        *,
+        samples: int = 8,
+        decoding: str = "beam",
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        max_new_tokens: int = 256,
+        **engine_options: Any,
+    ) -> None:
+        vllm = _import_vllm()
+        self.prompt = prompt
+        self.samples = samples
+        self.decoding = decoding
+        self.temperature = temperature
+        self.top_p = top_p
+        self.max_new_tokens = max_new_tokens
+        self._vllm = vllm
+        self.llm = vllm.LLM(model=model, **engine_options)
+        self._lock = threading.Lock()
+
+    async def propose(self, requests: Sequence[TacticRequest]) -> list[list[Candidate]]:
+        if not requests:
+            return []
+        prompts = [self.prompt.render(r) for r in requests]
+        return await asyncio.to_thread(self._generate, prompts)
+
+    def _generate(self, prompts: list[str]) -> list[list[Candidate]]:
+        with self._lock:
+            if self.decoding == "beam":
+                return self._beam(prompts)
+            return self._sample(prompts)
+
+    def _sample(self, prompts: list[str]) -> list[list[Candidate]]:
+        params = self._vllm.SamplingParams(
+            n=self.samples,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            max_tokens=self.max_new_tokens,
+            stop=list(self.prompt.stop) or None,
+            logprobs=0,
+        )
+        outputs = self.llm.generate(prompts, params, use_tqdm=False)
+        return [
+            self._ranked((o.text, o.cumulative_logprob or 0.0, len(o.token_ids)) for o in request.outputs)
+            for request in outputs
+        ]
+
+    def _beam(self, prompts: list[str]) -> list[list[Candidate]]:
+        from vllm.sampling_params import BeamSearchParams
+
+        params = BeamSearchParams(beam_width=self.samples, max_tokens=self.max_new_tokens)
+        outputs = self.llm.beam_search([{"prompt": p} for p in prompts], params)
+        results = []
+        for prompt, output in zip(prompts, outputs):
+            # A beam's text is prompt plus continuation; its tokens likewise.
+            prompt_tokens = len(self.llm.get_tokenizer().encode(prompt))
+            results.append(
+                self._ranked(
+                    (
+                        s.text[len(prompt) :] if s.text.startswith(prompt) else s.text,
+                        s.cum_logprob,
+                        max(1, len(s.tokens) - prompt_tokens),
+                    )
+                    for s in output.sequences
+                )
+            )
+        return results
+
+    def _ranked(self, items: Any) -> list[Candidate]:
+        best: dict[str, Candidate] = {}
+        for text, logprob, num_tokens in items:
+            tactic = self.prompt.parse(text)
+            if tactic and (tactic not in best or best[tactic].logprob < logprob):
+                best[tactic] = Candidate(tactic, float(logprob), int(num_tokens))
+        return sorted(best.values(), key=lambda c: c.logprob, reverse=True)
