@@ -76,13 +76,16 @@ class HFGenerator:
     ) -> HFGenerator:
         """Load weights from a local path or the hub (bf16 on a GPU, fp32 on the CPU by default)."""
         torch = _require_torch()
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
         device = pick_device(device)
         if dtype == "auto":
             dtype = "bfloat16" if device.startswith("cuda") else "float32"
         tokenizer = AutoTokenizer.from_pretrained(name_or_path)
-        model = AutoModelForCausalLM.from_pretrained(name_or_path, dtype=getattr(torch, dtype))
+        # Decoder-only models (Llemma) and encoder-decoders (ReProver's ByT5) alike.
+        seq2seq = getattr(AutoConfig.from_pretrained(name_or_path), "is_encoder_decoder", False)
+        auto = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM
+        model = auto.from_pretrained(name_or_path, dtype=getattr(torch, dtype))
         model.to(device).eval()
         return cls(model, tokenizer, prompt, **options)
 
@@ -115,7 +118,8 @@ class HFGenerator:
             out = self.model.generate(**encoded, **options)
             beam_indices = out.beam_indices if self.decoding == "beam" else None
             scores = self.model.compute_transition_scores(out.sequences, out.logits, beam_indices, True)
-        generated = out.sequences[:, encoded["input_ids"].shape[1] :].tolist()
+        # The generated steps are the sequences' tail (after the prompt, or after the decoder start).
+        generated = out.sequences[:, -scores.shape[1] :].tolist()
         scores_list = scores.float().cpu().tolist()
         results: list[list[Candidate]] = []
         for i in range(len(prompts)):

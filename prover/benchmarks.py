@@ -1,0 +1,159 @@
+"""Benchmark loaders: miniF2F by name, DeepSeek-style JSONL files, and `.lean` files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from prover.paths import data_home
+from search import Registry, Theorem
+
+MINIF2F_FILE = "minif2f/lean4/minif2f.jsonl"
+
+
+class BenchmarkError(ValueError):
+    """A benchmark that cannot be loaded; the message says what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Benchmark:
+    """Loaded theorems and a checksum of the file they came from (for the run manifest)."""
+
+    name: str
+    theorems: list[Theorem]
+    path: str
+    sha256: str
+
+
+Loader = Callable[[Path], list[Theorem]]
+LOADERS: Registry[Loader] = Registry("benchmark format")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@LOADERS.register("jsonl")
+def load_jsonl(path: Path) -> list[Theorem]:
+    """DeepSeek miniF2F rows: ``name``, ``split``, ``header``, ``formal_statement``, ``informal_prefix``."""
+    theorems = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise BenchmarkError(f"{path}:{number}: not valid JSON ({error.msg})") from None
+        missing = [key for key in ("name", "formal_statement") if key not in row]
+        if missing:
+            raise BenchmarkError(f"{path}:{number}: missing field(s) {', '.join(missing)}")
+        informal = row.get("informal_prefix") or row.get("informal_statement")
+        if informal:
+            informal = re.sub(r"^/--\s*|\s*-/\s*$", "", informal.strip()).strip()
+        theorems.append(
+            Theorem(
+                name=row["name"],
+                statement=row["formal_statement"],
+                header=row.get("header", ""),
+                language="lean4",
+                informal_statement=informal or None,
+                informal_proof=row.get("informal_proof"),
+                split=row.get("split"),
+                source=f"{path}:{number}",
+            )
+        )
+    return theorems
+
+
+_DECL_START = re.compile(
+    r"^(?:@\[[^\]]*\]\s*)?(?:private\s+|protected\s+|noncomputable\s+)*"
+    r"(?:theorem|lemma|example|def|abbrev|instance|structure|inductive|namespace|section|end)\b",
+    re.MULTILINE,
+)
+# A declaration whose whole proof is `sorry` or `by sorry`.
+_SORRY_PROOF = re.compile(r"^(?P<statement>(?:theorem|lemma|example)\b[\s\S]*?:=)\s*(?:by\s+)?sorry\s*$")
+
+
+@LOADERS.register("lean")
+def load_lean_file(path: Path) -> list[Theorem]:
+    """Every theorem proved by ``sorry`` is a target; the text before the first declaration is the header."""
+    text = path.read_text(encoding="utf-8")
+    starts = [m.start() for m in _DECL_START.finditer(text)]
+    header = text[: starts[0]] if starts else text
+    theorems = []
+    for begin, end in zip(starts, [*starts[1:], len(text)]):
+        match = _SORRY_PROOF.match(text[begin:end].strip())
+        if match is None:
+            continue
+        statement = match.group("statement") + " by\n"
+        words = statement.split(None, 2)
+        name = f"example_{len(theorems)}" if words[0] == "example" else re.split(r"[\s({\[:]", words[1])[0]
+        line = text.count("\n", 0, begin) + 1
+        theorems.append(Theorem(name, statement, header=header, source=f"{path}:{line}"))
+    if not theorems:
+        raise BenchmarkError(f"{path}: no theorem proved by `sorry`; mark each target's proof `by sorry`")
+    return theorems
+
+
+def resolve(spec: str) -> tuple[Path, str | None, str]:
+    """The file behind a benchmark name or path, the split it selects, and its format."""
+    if spec in ("minif2f-test", "minif2f-valid", "minif2f"):
+        path = data_home() / MINIF2F_FILE
+        if not path.is_file():
+            raise BenchmarkError(
+                f"miniF2F is not in the local cache ({path}). Run `prover data get minif2f`, "
+                "or pass the file itself: --benchmark PATH/minif2f.jsonl"
+            )
+        split = None if spec == "minif2f" else spec.removeprefix("minif2f-")
+        return path, split, "jsonl"
+    path = Path(spec)
+    if not path.is_file():
+        raise BenchmarkError(
+            f"Benchmark {spec!r} is neither minif2f-test, minif2f-valid nor an existing .jsonl or .lean file."
+        )
+    fmt = path.suffix.lstrip(".")
+    LOADERS.get(fmt)
+    return path, None, fmt
+
+
+def parse_shard(shard: str) -> tuple[int, int]:
+    """``I/N`` with 0 <= I < N."""
+    try:
+        index, count = (int(part) for part in shard.split("/"))
+    except ValueError:
+        raise BenchmarkError(f"--shard {shard!r} must be I/N, e.g. 0/4") from None
+    if not 0 <= index < count:
+        raise BenchmarkError(f"--shard {shard!r}: I must be in 0..N-1")
+    return index, count
+
+
+def shard_of(name: str, count: int) -> int:
+    """A stable shard for a theorem name: the same on every machine and Python run."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") % count
+
+
+def load_benchmark(
+    spec: str, *, names: tuple[str, ...] = (), limit: int | None = None, shard: str | None = None
+) -> Benchmark:
+    """Theorems of a benchmark, filtered by split, ``names``, ``shard`` and ``limit``, in file order."""
+    path, split, fmt = resolve(spec)
+    theorems = LOADERS.get(fmt)(path)
+    if split is not None:
+        theorems = [t for t in theorems if t.split == split]
+    if shard is not None:
+        index, count = parse_shard(shard)
+        theorems = [t for t in theorems if shard_of(t.name, count) == index]
+    if names:
+        known = {t.name for t in theorems}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise BenchmarkError(f"{spec}: no theorem named {', '.join(unknown)}")
+        wanted = set(names)
+        theorems = [t for t in theorems if t.name in wanted]
+    if limit is not None:
+        theorems = theorems[:limit]
+    return Benchmark(spec, theorems, str(path), _sha256(path))

@@ -1,0 +1,162 @@
+"""The `prover` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from prover import __version__
+from prover.benchmarks import BenchmarkError
+from prover.config import ConfigError, ProveConfig, load_config, merge
+from prover.envs import EnvUnavailable
+from search import UnknownNameError
+
+logger = logging.getLogger("prover")
+
+# flag destination -> (section, field); only flags the user gave override the config.
+PROVE_FLAGS: dict[str, tuple[str, str]] = {
+    "benchmark": ("run", "benchmark"),
+    "limit": ("run", "limit"),
+    "names": ("run", "names"),
+    "strategy": ("run", "strategy"),
+    "attempts": ("run", "attempts"),
+    "concurrency": ("run", "concurrency"),
+    "shard": ("run", "shard"),
+    "out": ("run", "out"),
+    "keep_graphs": ("run", "keep_graphs"),
+    "env": ("env", "name"),
+    "lean_project": ("env", "lean_project"),
+    "repl_command": ("env", "repl_command"),
+    "workers": ("env", "workers"),
+    "pisa_address": ("env", "pisa_address"),
+    "generator": ("generator", "name"),
+    "model": ("generator", "model"),
+    "tactics": ("generator", "tactics"),
+    "endpoint": ("generator", "endpoint"),
+    "api": ("generator", "api"),
+    "prompt": ("generator", "prompt"),
+    "samples": ("generator", "samples"),
+    "decoding": ("generator", "decoding"),
+    "temperature": ("generator", "temperature"),
+    "max_new_tokens": ("generator", "max_new_tokens"),
+    "scoring": ("search", "scoring"),
+    "max_expansions": ("search", "max_expansions"),
+    "timeout": ("search", "timeout"),
+    "tactic_timeout": ("search", "tactic_timeout"),
+    "max_depth": ("search", "max_depth"),
+}
+
+
+def _add_prove(sub: Any) -> None:
+    p = sub.add_parser("prove", help="search for proofs of a benchmark's theorems")
+    p.add_argument("--config", help="a shipped config name (see prover/configs) or a YAML file")
+    what = p.add_argument_group("what to prove")
+    what.add_argument("--benchmark", help="minif2f-test | minif2f-valid | PATH.jsonl | PATH.lean")
+    what.add_argument("--limit", type=int, help="only the first N theorems")
+    what.add_argument("--names", help="comma-separated theorem names")
+    what.add_argument("--shard", help="I/N: this run's share of the theorems")
+    env = p.add_argument_group("environment")
+    env.add_argument("--env", help="lean-repl | leandojo | isabelle")
+    env.add_argument("--lean-project", help="Lean project with Mathlib and the REPL")
+    env.add_argument("--repl-command", help="the whole command that starts one REPL process")
+    env.add_argument("--workers", type=int, help="prover processes in the pool")
+    env.add_argument("--pisa-address", help="HOST:PORT of a running PISA server")
+    gen = p.add_argument_group("generator")
+    gen.add_argument("--generator", help="portfolio | hf | vllm | openai")
+    gen.add_argument("--model", help="hub id or local path (hf, vllm); model name (openai)")
+    gen.add_argument("--tactics", help="comma-separated tactics for the portfolio generator")
+    gen.add_argument("--endpoint", help="base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
+    gen.add_argument("--api", choices=["completions", "chat"], help="which OpenAI API to call")
+    gen.add_argument("--prompt", help="llemma | instruct | reprover | internlm | bfs | whole-proof")
+    gen.add_argument("--samples", type=int, help="candidates per expansion (beams or samples)")
+    gen.add_argument("--decoding", choices=["beam", "sample"])
+    gen.add_argument("--temperature", type=float)
+    gen.add_argument("--max-new-tokens", type=int)
+    search = p.add_argument_group("search")
+    search.add_argument("--strategy", choices=["best-first", "whole-proof"])
+    search.add_argument("--scoring", help="cumulative | avg-logprob | length-normalized")
+    search.add_argument("--max-expansions", type=int)
+    search.add_argument("--max-depth", type=int)
+    search.add_argument("--timeout", type=float, help="seconds per theorem")
+    search.add_argument("--tactic-timeout", type=float, help="seconds per tactic")
+    run = p.add_argument_group("run")
+    run.add_argument("--attempts", type=int, help="attempts per theorem (pass@k)")
+    run.add_argument("--concurrency", type=int, help="theorems searched at once")
+    run.add_argument("--out", help="run directory (re-running with the same one resumes)")
+    run.add_argument("--keep-graphs", action="store_true", default=None, help="write each search graph as JSON")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="prover", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"llemma-prover {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_prove(sub)
+    sub.add_parser("doctor", help="check every component and say how to fix what is missing")
+    return parser
+
+
+def prove_config(args: argparse.Namespace) -> ProveConfig:
+    config = load_config(args.config) if args.config else ProveConfig()
+    overrides: dict[str, dict[str, Any]] = {}
+    for dest, (section, field) in PROVE_FLAGS.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            overrides.setdefault(section, {})[field] = value
+    return merge(config, overrides, "command line")
+
+
+def cmd_prove(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from prover.runner import Runner
+
+    console = Console(stderr=True)
+    config = prove_config(args)
+
+    def show(line: dict[str, Any]) -> None:
+        colour = {"proved": "green", "error": "red"}.get(line["status"], "yellow")
+        detail = " ; ".join(line["proof"]) if isinstance(line["proof"], list) else (line["proof"] or line["reason"])
+        console.print(f"[{colour}]{line['status']:>7}[/] {line['name']}  {detail}", highlight=False)
+
+    summary = asyncio.run(Runner(config, on_result=show).run())
+    console.print(
+        f"proved {summary['proved']}/{summary['total']} ({summary['pass_rate']:.1%}) "
+        f"in {summary['wall_time']:.1f} s; results in {summary['run_dir']}"
+    )
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from prover.doctor import run_checks
+
+    for check in run_checks():
+        mark = "ok     " if check.ok else "missing"
+        fix = f"  -> {check.fix}" if check.fix and not check.ok else ""
+        print(f"{mark} {check.name:<15} {check.detail}{fix}")
+    return 0
+
+
+COMMANDS = {"prove": cmd_prove, "doctor": cmd_doctor}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return COMMANDS[args.command](args)
+    except (ConfigError, UnknownNameError, BenchmarkError, EnvUnavailable, ImportError, ValueError) as error:
+        # Problems of the user's set-up or input: say what is wrong and the fix, without a traceback.
+        print(f"prover {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
