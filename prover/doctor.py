@@ -92,7 +92,9 @@ def check_isabelle() -> Check:
 def check_pisa() -> Check:
     address = os.environ.get("PISA_ADDRESS")
     if not address:
-        return Check("PISA server", False, "PISA_ADDRESS is not set", "export PISA_ADDRESS=HOST:PORT of a running server")
+        return Check(
+            "PISA server", False, "PISA_ADDRESS is not set", "export PISA_ADDRESS=HOST:PORT of a running server"
+        )
     host, _, port = address.rpartition(":")
     try:
         with socket.create_connection((host or "127.0.0.1", int(port)), timeout=3):

@@ -35,3 +35,33 @@ ENVIRONMENTS: Registry[EnvFactory] = Registry("environment")
 def build_env(config: EnvConfig, search: SearchConfig) -> EnvProvider:
     """The configured environment provider, or EnvUnavailable saying what to install."""
     return ENVIRONMENTS.get(config.name)(config, search)
+
+
+@ENVIRONMENTS.register("lean-repl")
+def _lean_repl(config: EnvConfig, search: SearchConfig) -> EnvProvider:
+    import shutil
+    from pathlib import Path
+
+    from lean_env.process import ReplSettings, default_repl_command, split_command
+    from lean_env.repl_env import LeanReplProvider, ReplPool
+    from prover.paths import lean_project_home
+
+    project = Path(config.lean_project).expanduser() if config.lean_project else lean_project_home()
+    if config.repl_command:
+        command = split_command(config.repl_command)
+        cwd = str(project) if config.lean_project else None
+    else:
+        command = default_repl_command(project)
+        if not Path(command[-1]).exists():
+            raise EnvUnavailable(
+                f"The Lean REPL is not built at {command[-1]}. Run `prover setup lean` "
+                "(or pass --lean-project DIR of a project with Mathlib and the REPL, or --repl-command CMD)."
+            )
+        cwd = str(project)
+    if not command or (shutil.which(command[0]) is None and not Path(command[0]).exists()):
+        raise EnvUnavailable(
+            f"Cannot run {command[0] if command else '(empty command)'!r}: not found. "
+            "Install Lean with `prover setup lean` or fix --repl-command."
+        )
+    settings = ReplSettings(command=command, cwd=cwd, memory_limit_mb=config.memory_limit_mb)
+    return LeanReplProvider(ReplPool(settings, config.workers), allowed_axioms=config.axioms)

@@ -103,6 +103,7 @@ class Runner:
         benchmark = load_benchmark(cfg.run.benchmark, names=cfg.run.names, limit=cfg.run.limit, shard=cfg.run.shard)
         if not benchmark.theorems:
             raise ConfigError(f"{cfg.run.benchmark}: no theorem selected (check --names, --limit, the split)")
+        env = self._env or build_env(cfg.env, cfg.search)  # a missing prover stops the run here
         self.run_dir.mkdir(parents=True, exist_ok=True)
         results = ResultsFile(self.run_dir)
         done = results.done()
@@ -114,7 +115,6 @@ class Runner:
         ]
         if done:
             logger.info("resuming %s: %d attempts done, %d to run", self.run_dir, len(done), len(todo))
-        env = self._env or build_env(cfg.env, cfg.search)
         language = benchmark.theorems[0].language
         generator = self._generator or build_generator(cfg.generator, language)
         write_json(self.run_dir / MANIFEST, _manifest(cfg, benchmark, getattr(env, "versions", {})))

@@ -125,11 +125,9 @@ class _Run:
             if node is None:
                 break
             self._check_budget()
-            found = await self._expand(node)
-            if found is not None:
-                verified = await self._verify(found)
-                if verified is not None:
-                    return verified
+            result = await self._expand(node)
+            if result is not None:
+                return result
         return self._exhausted()
 
     def _pop(self) -> Node | None:
@@ -146,21 +144,34 @@ class _Run:
         if cfg.max_env_calls is not None and self.stats.env_calls >= cfg.max_env_calls:
             raise _BudgetExhausted(f"environment-call budget of {cfg.max_env_calls}")
 
-    async def _expand(self, node: Node) -> Edge | None:
-        """Expand one node; return the edge that closed the proof, if any."""
+    async def _expand(self, node: Node) -> SearchResult | None:
+        """Expand one node; return the result once a proof passes verification."""
         self.stats.expansions += 1
         node.expanded = True
-        tactics = node.tactic_path()
-        candidates = await self._propose(TacticRequest(node.goals.text, self.theorem, tactics))
-        outcomes = await self._apply_all(node, candidates)
-        proof_edge: Edge | None = None
-        for candidate, outcome in zip(candidates, outcomes):
-            edge = self._record(node, candidate, outcome)
-            if edge.kind is EdgeKind.PROVED and proof_edge is None:
-                proof_edge = edge
-        if proof_edge is None and node.is_dead():
+        candidates = await self._propose(TacticRequest(node.goals.text, self.theorem, node.tactic_path()))
+        budget = self.config.max_env_calls
+        if budget is not None:
+            candidates = candidates[: max(0, budget - self.stats.env_calls)]
+        timeout = self.config.tactic_timeout
+        if self.env.concurrent_apply:
+            self.stats.env_calls += len(candidates)
+            calls = (self.env.apply(node.goals, c.tactic, timeout) for c in candidates)
+            outcomes = await self._env_call(asyncio.gather(*calls))
+            edges = [self._record(node, c, o) for c, o in zip(candidates, outcomes)]
+            for edge in edges:
+                if edge.kind is EdgeKind.PROVED and (result := await self._verify(edge)) is not None:
+                    return result
+        else:
+            # One state machine at a time: a verified proof ends the expansion early.
+            for candidate in candidates:
+                self.stats.env_calls += 1
+                outcome = await self._env_call(self.env.apply(node.goals, candidate.tactic, timeout))
+                edge = self._record(node, candidate, outcome)
+                if edge.kind is EdgeKind.PROVED and (result := await self._verify(edge)) is not None:
+                    return result
+        if node.is_dead():
             propagate_dead(node)
-        return proof_edge
+        return None
 
     async def _propose(self, request: TacticRequest) -> list[Candidate]:
         started = time.perf_counter()
@@ -181,25 +192,6 @@ class _Run:
             seen.add(tactic)
             kept.append(Candidate(tactic, candidate.logprob, candidate.num_tokens))
         return kept
-
-    async def _apply_all(self, node: Node, candidates: list[Candidate]) -> list[Outcome]:
-        budget = self.config.max_env_calls
-        if budget is not None:
-            candidates[:] = candidates[: max(0, budget - self.stats.env_calls)]
-        timeout = self.config.tactic_timeout
-        if self.env.concurrent_apply:
-            calls = [self.env.apply(node.goals, c.tactic, timeout) for c in candidates]
-            self.stats.env_calls += len(calls)
-            return list(await self._env_call(asyncio.gather(*calls)))
-        outcomes: list[Outcome] = []
-        for candidate in candidates:
-            self.stats.env_calls += 1
-            outcome = await self._env_call(self.env.apply(node.goals, candidate.tactic, timeout))
-            outcomes.append(outcome)
-            if isinstance(outcome, Proved):
-                break  # one environment at a time: the rest would only cost time
-        del candidates[len(outcomes) :]
-        return outcomes
 
     async def _env_call(self, awaitable):  # type: ignore[no-untyped-def]
         started = time.perf_counter()
@@ -274,8 +266,6 @@ class _Run:
         edge.kind = EdgeKind.UNVERIFIED
         edge.message = verdict.message
         self._rejected.append(verdict.message)
-        if edge.src.is_dead():
-            propagate_dead(edge.src)
         return None
 
     def _exhausted(self) -> SearchResult:

@@ -105,8 +105,13 @@ def test_doctor_reaches_a_pisa_address(monkeypatch):
 # -- benchmarks and the runner ----------------------------------------------------------------
 
 ROWS = [
-    {"name": "easy", "split": "test", "header": "import Mathlib\n", "formal_statement": "theorem easy : True := by\n",
-     "informal_prefix": "/-- Show True. -/\n"},
+    {
+        "name": "easy",
+        "split": "test",
+        "header": "import Mathlib\n",
+        "formal_statement": "theorem easy : True := by\n",
+        "informal_prefix": "/-- Show True. -/\n",
+    },
     {"name": "hard", "split": "test", "header": "import Mathlib\n", "formal_statement": "theorem hard : False := by\n"},
     {"name": "other", "split": "valid", "header": "", "formal_statement": "theorem other : True := by\n"},
 ]

@@ -1,0 +1,213 @@
+"""One Lean REPL process: requests with finite timeouts, and a clean kill when anything goes wrong."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import resource
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lean_env.protocol import Command, CommandReply, ProtocolError, Reply, Request, decode, encode
+
+logger = logging.getLogger(__name__)
+
+READ_LIMIT = 1 << 26  # one reply line may carry a large infotree
+
+
+class ReplFailure(RuntimeError):
+    """The process was lost (and killed); the request it was serving has no answer."""
+
+
+class ReplTimeout(ReplFailure):
+    """A request did not finish in time; the process was killed."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the Lean REPL did not answer within {seconds:g} s; it was killed and will restart")
+        self.seconds = seconds
+
+
+class ReplCrashed(ReplFailure):
+    """The process exited or broke the protocol; the message carries its last stderr lines."""
+
+
+class HeaderError(RuntimeError):
+    """The theorem's header (imports, options, opens) does not elaborate."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplSettings:
+    """How to start a REPL process and how long to wait for it."""
+
+    command: tuple[str, ...]
+    cwd: str | None = None
+    memory_limit_mb: int | None = None
+    header_timeout: float = 600.0
+    """Loading `import Mathlib` takes seconds to minutes."""
+    command_timeout: float = 120.0
+    """A theorem statement or a whole-proof check."""
+
+
+class ReplProcess:
+    """Owns one REPL process; restarts it lazily after it was killed.
+
+    ``generation`` counts restarts: proof-state and env ids are only valid in
+    the generation that made them.
+    """
+
+    def __init__(self, settings: ReplSettings, index: int = 0) -> None:
+        self.settings = settings
+        self.index = index
+        self.generation = 0
+        self.header_loads = 0
+        self.sessions = 0  # theorems currently searched in this process
+        self._proc: asyncio.subprocess.Process | None = None
+        self._lock = asyncio.Lock()
+        self._headers: dict[str, int] = {}
+        self._header_locks: dict[str, asyncio.Lock] = {}
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._proc is None else self._proc.pid
+
+    def has_header(self, header: str) -> bool:
+        return header in self._headers
+
+    async def _start(self) -> asyncio.subprocess.Process:
+        limit = self.settings.memory_limit_mb
+
+        def child_setup() -> None:  # runs in the child before exec
+            if limit is not None:
+                size = limit * 1024 * 1024
+                resource.setrlimit(resource.RLIMIT_AS, (size, size))
+
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self.settings.command,
+                cwd=self.settings.cwd,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,  # its own process group, so a kill takes its children too
+                preexec_fn=child_setup if limit is not None else None,
+                limit=READ_LIMIT,
+            )
+        except FileNotFoundError as error:
+            raise ReplCrashed(
+                f"cannot start the Lean REPL: {error}. Check --repl-command / --lean-project, "
+                "or run `prover setup lean`."
+            ) from None
+        self.generation += 1
+        self._headers.clear()
+        logger.debug("REPL %d started (pid %d, generation %d)", self.index, proc.pid, self.generation)
+        return proc
+
+    async def request(self, request: Request, timeout: float) -> Reply:
+        """Send one request and read its reply, killing the process on timeout, crash or garbage."""
+        async with self._lock:
+            return await self._request_locked(request, timeout)
+
+    async def _request_locked(self, request: Request, timeout: float) -> Reply:
+        if self._proc is None or self._proc.returncode is not None:
+            self._proc = await self._start()
+        proc = self._proc
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            async with asyncio.timeout(timeout):
+                proc.stdin.write(encode(request))
+                await proc.stdin.drain()
+                text = await self._read_reply(proc)
+            return decode(text)
+        except TimeoutError:
+            await self.kill()
+            raise ReplTimeout(timeout) from None
+        except (ConnectionError, BrokenPipeError, asyncio.IncompleteReadError, EOFError) as error:
+            detail = await self._stderr_tail(proc)
+            await self.kill()
+            raise ReplCrashed(self._crash_message(proc, f"{type(error).__name__}", detail)) from None
+        except ProtocolError as error:
+            await self.kill()
+            raise ReplCrashed(f"the Lean REPL broke the protocol: {error}") from None
+        except BaseException:
+            # Cancelled mid-request: the reply would arrive out of step with the next request.
+            await self.kill()
+            raise
+
+    @staticmethod
+    async def _read_reply(proc: asyncio.subprocess.Process) -> str:
+        """Lines up to the blank line that ends a reply (leading blank lines skipped)."""
+        assert proc.stdout is not None
+        lines: list[str] = []
+        while True:
+            raw = await proc.stdout.readline()
+            if not raw:
+                raise EOFError("end of output" + (" in the middle of a reply" if lines else ""))
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if line.strip():
+                lines.append(line)
+            elif lines:
+                return "\n".join(lines)
+
+    @staticmethod
+    async def _stderr_tail(proc: asyncio.subprocess.Process) -> str:
+        if proc.stderr is None:
+            return ""
+        with contextlib.suppress(TimeoutError, OSError, ValueError):
+            async with asyncio.timeout(1.0):
+                data = await proc.stderr.read(1 << 16)
+                return data.decode("utf-8", errors="replace").strip()[-1000:]
+        return ""
+
+    def _crash_message(self, proc: asyncio.subprocess.Process, what: str, stderr: str) -> str:
+        message = f"The Lean REPL closed unexpectedly ({what})."
+        if self.settings.memory_limit_mb is not None:
+            message += f" It may have exceeded its memory cap of {self.settings.memory_limit_mb} MB."
+        message += " Possible causes: not enough memory, a crash in a tactic, a wrong --repl-command."
+        if stderr:
+            message += f" Its last output: {stderr}"
+        return message
+
+    async def header_env(self, header: str) -> int:
+        """The env with ``header`` loaded, loading it once per process generation."""
+        lock = self._header_locks.setdefault(header, asyncio.Lock())
+        async with lock:
+            if header in self._headers:  # cleared whenever the process dies
+                return self._headers[header]
+            reply = await self.request(Command(cmd=header), self.settings.header_timeout)
+            if not isinstance(reply, CommandReply):
+                raise HeaderError(f"the REPL rejected the header: {reply}")
+            if reply.errors():
+                raise HeaderError(f"the header does not elaborate: {reply.errors()[0].data}")
+            self.header_loads += 1
+            self._headers[header] = reply.env
+            return reply.env
+
+    async def kill(self) -> None:
+        """Kill the process group we started (by its id) and reap it."""
+        proc, self._proc = self._proc, None
+        self._headers.clear()  # env ids die with the process
+        if proc is None or proc.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(TimeoutError, ProcessLookupError):
+            async with asyncio.timeout(10):
+                await proc.wait()
+
+    async def close(self) -> None:
+        await self.kill()
+
+
+def default_repl_command(project: Path) -> tuple[str, ...]:
+    """``lake env <project>/repl/.lake/build/bin/repl``, run inside the Lean project."""
+    return ("lake", "env", str(project / "repl" / ".lake" / "build" / "bin" / "repl"))
+
+
+def split_command(command: str | Sequence[str]) -> tuple[str, ...]:
+    import shlex
+
+    return tuple(shlex.split(command)) if isinstance(command, str) else tuple(command)

@@ -1,0 +1,221 @@
+"""`ProofEnv` over a pool of Lean REPL processes, surviving process deaths by replay."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from lean_env.process import ReplFailure, ReplProcess, ReplSettings, ReplTimeout
+from lean_env.protocol import Command, CommandReply, ErrorReply, ProofStep, ProofStepReply, Reply
+from lean_env.tactics import screen
+from lean_env.verify import DEFAULT_AXIOMS, CheckPlan, judge, plan_check
+from search import Failed, GaveUp, Goals, Outcome, Proved, Theorem, TimedOut, Verdict
+
+logger = logging.getLogger(__name__)
+
+
+class StatementError(RuntimeError):
+    """The theorem statement itself does not elaborate (a benchmark or header problem)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StateHandle:
+    """Where a proof state lives: the tactic path from the root identifies it across restarts."""
+
+    path: tuple[str, ...]
+
+
+def sorry_completed(statement: str) -> str:
+    """The statement closed by ``sorry``, whatever it ends with (``:= by``, ``:=`` or nothing)."""
+    text = statement.rstrip()
+    if text.endswith("by"):
+        return text + " sorry"
+    if text.endswith(":="):
+        return text + " by sorry"
+    return text + " := by sorry"
+
+
+def interpret(reply: Reply) -> tuple[Outcome, int | None]:
+    """The outcome of a proof step, and the new proof-state id when there are goals left.
+
+    ``goals: []`` alone is not a proof: a failing tactic can answer it together with
+    an error message and ``proofStatus: "Incomplete: contains sorry"``.
+    """
+    if isinstance(reply, ErrorReply):
+        return Failed(reply.message), None
+    if not isinstance(reply, ProofStepReply):
+        return Failed(f"unexpected reply to a tactic: {reply}"), None
+    errors = reply.errors()
+    if errors:
+        return Failed("\n".join(e.data for e in errors)), None
+    status = reply.proof_status or ""
+    if reply.sorries or "sorry" in status.lower():
+        return GaveUp(status or "the tactic introduced sorry"), None
+    if any("sorry" in m.data for m in reply.messages or [] if m.severity == "warning"):
+        return GaveUp("declaration uses sorry"), None
+    if not reply.goals:
+        if reply.proof_status is not None and reply.proof_status != "Completed":
+            return Failed(f"no goals but proof status {reply.proof_status!r}"), None
+        return Proved(status), None
+    return Goals("\n\n".join(reply.goals), len(reply.goals)), reply.proof_state
+
+
+class ReplPool:
+    """N REPL processes; theorems go to the least busy one, preferring a warm header."""
+
+    def __init__(self, settings: ReplSettings, size: int) -> None:
+        if size < 1:
+            raise ValueError("the REPL pool needs at least one process")
+        self.settings = settings
+        self.processes = [ReplProcess(settings, i) for i in range(size)]
+
+    def pick(self, header: str) -> ReplProcess:
+        return min(self.processes, key=lambda p: (p.sessions, not p.has_header(header), p.index))
+
+    @property
+    def header_loads(self) -> int:
+        return sum(p.header_loads for p in self.processes)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(p.close() for p in self.processes))
+
+
+class LeanReplEnv:
+    """One theorem at a time in one REPL process of the pool.
+
+    States are known by their tactic path; ids are cached per process
+    generation. After a restart (timeout, crash, memory cap) a state is rebuilt
+    by restarting the theorem and replaying its path, so the search never notices.
+    """
+
+    concurrent_apply = False  # one process answers one request at a time
+
+    def __init__(
+        self,
+        pool: ReplPool,
+        *,
+        allowed_axioms: Sequence[str] = DEFAULT_AXIOMS,
+        replay_timeout: float = 60.0,
+    ) -> None:
+        self.pool = pool
+        self.allowed_axioms = tuple(allowed_axioms)
+        self.replay_timeout = replay_timeout
+        self.process: ReplProcess | None = None
+        self.theorem: Theorem | None = None
+        self._ids: dict[tuple[str, ...], int] = {}
+        self._generation = -1
+
+    async def start(self, theorem: Theorem) -> Goals:
+        await self.close()
+        self.theorem = theorem
+        self.process = self.pool.pick(theorem.header)
+        self.process.sessions += 1
+        root_id, goal = await self._start_theorem()
+        self._ids = {(): root_id}
+        self._generation = self.process.generation
+        return Goals(goal, 1, handle=StateHandle(()))
+
+    async def _start_theorem(self) -> tuple[int, str]:
+        assert self.process is not None and self.theorem is not None
+        for _ in range(2):  # a restart between loading the header and using it invalidates the env id
+            generation = self.process.generation
+            env = await self.process.header_env(self.theorem.header)
+            command = Command(cmd=sorry_completed(self.theorem.statement), env=env)
+            reply = await self.process.request(command, self.process.settings.command_timeout)
+            if self.process.generation == generation:
+                break
+        if not isinstance(reply, CommandReply):
+            raise StatementError(f"{self.theorem.name}: the REPL rejected the statement: {reply}")
+        if reply.errors():
+            raise StatementError(f"{self.theorem.name}: the statement does not elaborate: {reply.errors()[0].data}")
+        sorries = [s for s in reply.sorries or [] if s.proof_state is not None]
+        if not sorries:
+            raise StatementError(f"{self.theorem.name}: no proof state for the statement's sorry")
+        return sorries[0].proof_state, sorries[0].goal  # type: ignore[return-value]
+
+    async def _state_id(self, path: tuple[str, ...]) -> int:
+        """The id of the state at ``path`` in the current process generation, replaying if needed."""
+        assert self.process is not None
+        if self.process.generation != self._generation or self.process.pid is None:
+            logger.info("%s: the REPL restarted; replaying states", self.theorem.name if self.theorem else "?")
+            root_id, _ = await self._start_theorem()
+            self._ids = {(): root_id}
+            self._generation = self.process.generation
+        if path in self._ids:
+            return self._ids[path]
+        parent = await self._state_id(path[:-1])
+        reply = await self.process.request(ProofStep(tactic=path[-1], proof_state=parent), self.replay_timeout)
+        outcome, state = interpret(reply)
+        if state is None:
+            raise ReplFailure(f"replaying {path[-1]!r} after a restart gave {outcome}")
+        self._ids[path] = state
+        return state
+
+    async def apply(self, goals: Goals, tactic: str, timeout: float) -> Outcome:
+        assert self.process is not None, "start() first"
+        screened = screen(tactic)
+        if screened is not None:
+            kind, word = screened
+            return GaveUp(f"uses {word}") if kind == "gave_up" else Failed(f"forbidden in a proof: {word}")
+        handle: StateHandle = goals.handle
+        try:
+            state = await self._state_id(handle.path)
+            reply = await self.process.request(ProofStep(tactic=tactic, proof_state=state), timeout)
+        except ReplTimeout as error:
+            return TimedOut(error.seconds)
+        except ReplFailure as error:
+            return Failed(str(error))
+        outcome, new_state = interpret(reply)
+        if isinstance(outcome, Goals) and new_state is not None:
+            path = (*handle.path, tactic)
+            self._ids.setdefault(path, new_state)
+            return Goals(outcome.text, outcome.num_goals, handle=StateHandle(path))
+        return outcome
+
+    async def verify(self, theorem: Theorem, proof: Sequence[str] | str) -> Verdict:
+        plan = plan_check(theorem, proof)
+        if isinstance(plan, Verdict):
+            return plan
+        process = self.process or self.pool.pick(theorem.header)
+        return await check(process, plan, self.allowed_axioms)
+
+    async def close(self) -> None:
+        if self.process is not None:
+            self.process.sessions -= 1
+        self.process = None
+        self.theorem = None
+        self._ids = {}
+
+
+async def check(process: ReplProcess, plan: CheckPlan, allowed_axioms: Sequence[str]) -> Verdict:
+    """Run one whole-proof check from the header's env (a fresh env: nothing of the search is in it)."""
+    try:
+        env = await process.header_env(plan.theorem.header)
+        reply = await process.request(Command(cmd=plan.text, env=env), process.settings.command_timeout)
+    except ReplFailure as error:
+        return Verdict(False, f"the check could not run: {error}", "lean-repl whole-theorem check")
+    return judge(plan, reply, allowed_axioms)
+
+
+class LeanReplProvider:
+    """The `lean-repl` environment: a process pool lending one `LeanReplEnv` per theorem."""
+
+    language = "lean4"
+
+    def __init__(self, pool: ReplPool, *, allowed_axioms: Sequence[str] = DEFAULT_AXIOMS) -> None:
+        self.pool = pool
+        self.allowed_axioms = tuple(allowed_axioms)
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[LeanReplEnv]:
+        env = LeanReplEnv(self.pool, allowed_axioms=self.allowed_axioms)
+        try:
+            yield env
+        finally:
+            await env.close()
+
+    async def close(self) -> None:
+        await self.pool.close()

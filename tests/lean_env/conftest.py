@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+FAKE_REPL = Path(__file__).with_name("fake_repl.py")
+
+HEADER = "import Mathlib\nset_option maxHeartbeats 400000\n\nopen Nat\n\n"
+T1 = "theorem t1 (x : ℕ) (h : x = 2) : x + x = 4 := by"
+G1 = "x : ℕ\nh : x = 2\n⊢ x + x = 4"
+T2 = "theorem t2 (a b : ℕ) : a + b = b + a := by"
+G2 = "a b : ℕ\n⊢ a + b = b + a"
+
+SCRIPT = {
+    "goals": {T1: G1, T2: G2},
+    "states": {
+        G1: {
+            "subst h": ["⊢ 2 + 2 = 4"],
+            "bad": {"error": "linarith failed to find a contradiction"},
+            "parse": {"lean_error": "<input>:1:4: unknown tactic"},
+            "cheat": [],
+            "sorryish": {"sorry": True},
+            "crash": {"fault": "crash"},
+            "hang": {"fault": "hang"},
+            "garbage": {"fault": "garbage"},
+            "oom": {"fault": "oom"},
+        },
+        "⊢ 2 + 2 = 4": {"rfl": [], "norm_num": []},
+        G2: {"omega": [], "cheat": []},
+    },
+    "axioms": {"cheat": ["sorryAx"]},
+}
+
+
+class FakeRepl:
+    """Paths and the command line of one fake REPL set-up."""
+
+    def __init__(self, tmp_path: Path, import_delay: float = 0.0) -> None:
+        self.script = tmp_path / "script.json"
+        self.script.write_text(json.dumps(SCRIPT))
+        self.log = tmp_path / "header-loads.log"
+        self.argv = (
+            sys.executable,
+            str(FAKE_REPL),
+            "--script",
+            str(self.script),
+            "--log",
+            str(self.log),
+            "--import-delay",
+            str(import_delay),
+        )
+
+    @property
+    def command(self) -> str:
+        return shlex.join(self.argv)
+
+    def header_loads(self) -> list[str]:
+        return self.log.read_text().split() if self.log.exists() else []
+
+
+@pytest.fixture
+def fake_repl(tmp_path) -> FakeRepl:
+    return FakeRepl(tmp_path)

@@ -1,0 +1,207 @@
+"""A stand-in for the Lean REPL executable, speaking its exact wire format for scripted theorems.
+
+Usage: python fake_repl.py --script SCRIPT.json [--log LOG] [--import-delay SECONDS]
+
+Requests are read up to a blank line; replies are pretty-printed JSON over several
+lines followed by a blank line, like the real REPL's. The script (JSON):
+
+  {"goals":  {"<statement text without proof>": "<initial goal>"},
+   "states": {"<goal text>": {"<tactic>": <step>}},
+   "axioms": {"<tactic>": ["sorryAx"]}}
+
+A step is a list of goal texts (an empty list proves), or {"error": text} (Lean's
+message form: error + `goals: []` + "Incomplete: contains sorry"), or {"lean_error":
+text} (the `{"message": "Lean error: ..."}` form), or {"fault": "crash" | "hang" |
+"garbage" | "oom"}, or {"sorry": true} (goals closed with a sorry warning).
+Each header load (a `cmd` without `env`) appends a line to LOG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+HEADER_ENV_BASE = 0
+
+
+def pretty(obj: dict) -> str:
+    """Multi-line JSON, as the real REPL prints its replies."""
+    return json.dumps(obj, ensure_ascii=False, indent=1)
+
+
+class FakeRepl:
+    def __init__(self, script: dict, log: str | None, import_delay: float) -> None:
+        self.goals: dict[str, str] = script.get("goals", {})
+        self.states: dict[str, dict] = script.get("states", {})
+        self.axioms: dict[str, list[str]] = script.get("axioms", {})
+        self.log = log
+        self.import_delay = import_delay
+        self.next_env = 0
+        self.next_state = 0
+        self.proof_states: dict[int, str] = {}
+        self.envs: set[int] = set()
+
+    def new_env(self) -> int:
+        self.envs.add(self.next_env)
+        self.next_env += 1
+        return self.next_env - 1
+
+    def new_state(self, goal: str) -> int:
+        self.proof_states[self.next_state] = goal
+        self.next_state += 1
+        return self.next_state - 1
+
+    def handle(self, request: dict) -> dict:
+        if "cmd" in request:
+            return self.command(request)
+        if "tactic" in request:
+            return self.tactic(request["tactic"], request["proofState"])
+        return {"message": f"Lean error:\nunsupported request {sorted(request)}"}
+
+    def command(self, request: dict) -> dict:
+        text = request["cmd"]
+        if "env" not in request:  # a header: imports and options
+            if self.log:
+                with open(self.log, "a") as handle:
+                    handle.write(f"{os.getpid()}\n")
+            time.sleep(self.import_delay)
+            return {"env": self.new_env()}
+        if request["env"] not in self.envs:
+            return {"message": f"Lean error:\nunknown environment {request['env']}"}
+        if "#print axioms" in text:
+            return self.check(text)
+        for statement, goal in self.goals.items():
+            if text.strip() == statement.strip() + " sorry":
+                return {
+                    "sorries": [
+                        {
+                            "proofState": self.new_state(goal),
+                            "pos": {"line": 1, "column": 1},
+                            "goal": goal,
+                            "endPos": {"line": 1, "column": 6},
+                        }
+                    ],
+                    "messages": [self.message("warning", "declaration uses `sorry`")],
+                    "env": self.new_env(),
+                }
+        return {"messages": [self.message("error", f"unknown statement: {text[:80]}")], "env": self.new_env()}
+
+    @staticmethod
+    def message(severity: str, data: str) -> dict:
+        return {"severity": severity, "pos": {"line": 1, "column": 0}, "endPos": {"line": 1, "column": 1}, "data": data}
+
+    def check(self, text: str) -> dict:
+        """A whole theorem: statement := by, indented tactics, then #print axioms NAME."""
+        head, _, tail = text.partition("\n")
+        name = text.rsplit("#print axioms", 1)[1].strip()
+        statement = head.removesuffix(" by").rstrip()
+        goal = next((g for s, g in self.goals.items() if s.removesuffix(" by").rstrip() == statement), None)
+        env = self.new_env()
+        if goal is None:
+            return {"messages": [self.message("error", "statement mismatch")], "env": env}
+        body = tail.split("\n\n#print axioms")[0]
+        tactics = [line[2:] for line in body.split("\n") if line.strip()]
+        used: list[str] = ["propext"]
+        current = [goal]
+        messages = []
+        for tactic in tactics:
+            if not current:
+                return {"messages": [self.message("error", "no goals to be proved")], "env": env}
+            step = self.states.get(current[0], {}).get(tactic)
+            if step is None or (isinstance(step, dict) and ("error" in step or "lean_error" in step)):
+                return {"messages": [self.message("error", f"tactic {tactic!r} failed")], "env": env}
+            if isinstance(step, dict) and step.get("sorry"):
+                messages.append(self.message("warning", "declaration uses `sorry`"))
+                step = []
+            used += self.axioms.get(tactic, [])
+            current = list(step) + current[1:]
+        if current:
+            return {"messages": [self.message("error", "unsolved goals\n" + current[0])], "env": env}
+        listed = ", ".join(dict.fromkeys(used))
+        messages.append(self.message("info", f"'{name}' depends on axioms: [{listed}]"))
+        return {"messages": messages, "env": env}
+
+    def tactic(self, tactic: str, state_id: int) -> dict:
+        if state_id not in self.proof_states:
+            return {"message": f"Lean error:\nunknown proof state {state_id}"}
+        goal = self.proof_states[state_id]
+        step = self.states.get(goal, {}).get(tactic)
+        if step is None:
+            return {"message": f"Lean error:\n<input>:1:0: unknown tactic {tactic!r}"}
+        if isinstance(step, dict):
+            return self.special(step)
+        return {
+            "proofStatus": "Completed" if not step else "Incomplete: open goals remain",
+            "proofState": self.new_state("\n\n".join(step)),
+            "goals": list(step),
+        }
+
+    def special(self, step: dict) -> dict:
+        fault = step.get("fault")
+        if fault == "crash":
+            sys.stdout.write('{"proofStatus": "Incomplete: open goals remain",\n "proofSt')
+            sys.stdout.flush()
+            sys.stderr.write("INTERNAL PANIC: out of fuel\n")
+            sys.stderr.flush()
+            os._exit(1)
+        if fault == "hang":
+            time.sleep(3600)
+        if fault == "garbage":
+            return {"__garbage__": True}
+        if fault == "oom":
+            hog = bytearray(1 << 34)  # beyond any test's RLIMIT_AS: raises MemoryError
+            return {"size": len(hog)}
+        if "lean_error" in step:
+            return {"message": "Lean error:\n" + step["lean_error"]}
+        if "error" in step:
+            return {
+                "proofStatus": "Incomplete: contains sorry",
+                "proofState": self.new_state(""),
+                "messages": [self.message("error", step["error"])],
+                "goals": [],
+            }
+        if step.get("sorry"):
+            return {
+                "proofStatus": "Incomplete: contains sorry",
+                "proofState": self.new_state(""),
+                "messages": [self.message("warning", "declaration uses `sorry`")],
+                "goals": [],
+            }
+        return {"message": "Lean error:\nbad script step"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--script", required=True)
+    parser.add_argument("--log")
+    parser.add_argument("--import-delay", type=float, default=0.0)
+    args = parser.parse_args()
+    with open(args.script) as handle:
+        repl = FakeRepl(json.load(handle), args.log, args.import_delay)
+    buffer: list[str] = []
+    for line in sys.stdin:
+        if line.strip():
+            buffer.append(line)
+            continue
+        if not buffer:
+            continue
+        request = json.loads("".join(buffer))
+        buffer = []
+        try:
+            reply = repl.handle(request)
+        except MemoryError:
+            sys.stderr.write("uncaught exception: out of memory\n")
+            sys.stderr.flush()
+            os._exit(137)
+        if reply.get("__garbage__"):
+            sys.stdout.write("PANIC at Lean.Elab.Term: unreachable code\n\n")
+        else:
+            sys.stdout.write(pretty(reply) + "\n\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
