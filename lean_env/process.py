@@ -35,6 +35,10 @@ class ReplCrashed(ReplFailure):
     """The process exited or broke the protocol; the message carries its last stderr lines."""
 
 
+class StaleState(ReplFailure):
+    """The process restarted since the ids in this request were made; rebuild them and retry."""
+
+
 class HeaderError(RuntimeError):
     """The theorem's header (imports, options, opens) does not elaborate."""
 
@@ -106,9 +110,17 @@ class ReplProcess:
         logger.debug("REPL %d started (pid %d, generation %d)", self.index, proc.pid, self.generation)
         return proc
 
-    async def request(self, request: Request, timeout: float) -> Reply:
-        """Send one request and read its reply, killing the process on timeout, crash or garbage."""
+    async def request(self, request: Request, timeout: float, generation: int | None = None) -> Reply:
+        """Send one request and read its reply, killing the process on timeout, crash or garbage.
+
+        A request that refers to env or proof-state ids passes the ``generation``
+        they were made in; if the process has restarted since, it is not sent and
+        ``StaleState`` is raised instead.
+        """
         async with self._lock:
+            alive = self._proc is not None and self._proc.returncode is None
+            if generation is not None and (not alive or generation != self.generation):
+                raise StaleState(f"REPL {self.index} restarted; ids of generation {generation} are gone")
             return await self._request_locked(request, timeout)
 
     async def _request_locked(self, request: Request, timeout: float) -> Reply:
@@ -171,12 +183,12 @@ class ReplProcess:
             message += f" Its last output: {stderr}"
         return message
 
-    async def header_env(self, header: str) -> int:
-        """The env with ``header`` loaded, loading it once per process generation."""
+    async def header_env(self, header: str) -> tuple[int, int]:
+        """``(env, generation)`` with ``header`` loaded, loading it once per process generation."""
         lock = self._header_locks.setdefault(header, asyncio.Lock())
         async with lock:
             if header in self._headers:  # cleared whenever the process dies
-                return self._headers[header]
+                return self._headers[header], self.generation
             reply = await self.request(Command(cmd=header), self.settings.header_timeout)
             if not isinstance(reply, CommandReply):
                 raise HeaderError(f"the REPL rejected the header: {reply}")
@@ -184,7 +196,7 @@ class ReplProcess:
                 raise HeaderError(f"the header does not elaborate: {reply.errors()[0].data}")
             self.header_loads += 1
             self._headers[header] = reply.env
-            return reply.env
+            return reply.env, self.generation
 
     async def kill(self) -> None:
         """Kill the process group we started (by its id) and reap it."""

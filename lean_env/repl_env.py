@@ -8,13 +8,15 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from lean_env.process import ReplFailure, ReplProcess, ReplSettings, ReplTimeout
+from lean_env.process import ReplFailure, ReplProcess, ReplSettings, ReplTimeout, StaleState
 from lean_env.protocol import Command, CommandReply, ErrorReply, ProofStep, ProofStepReply, Reply
 from lean_env.tactics import screen
 from lean_env.verify import DEFAULT_AXIOMS, CheckPlan, judge, plan_check
 from search import Failed, GaveUp, Goals, Outcome, Proved, Theorem, TimedOut, Verdict
 
 logger = logging.getLogger(__name__)
+
+RESTART_RETRIES = 3  # other searches sharing the process may restart it between our requests
 
 
 class StatementError(RuntimeError):
@@ -115,18 +117,20 @@ class LeanReplEnv:
         self.process.sessions += 1
         root_id, goal = await self._start_theorem()
         self._ids = {(): root_id}
-        self._generation = self.process.generation
         return Goals(goal, 1, handle=StateHandle(()))
 
     async def _start_theorem(self) -> tuple[int, str]:
         assert self.process is not None and self.theorem is not None
-        for _ in range(2):  # a restart between loading the header and using it invalidates the env id
-            generation = self.process.generation
-            env = await self.process.header_env(self.theorem.header)
+        command_timeout = self.process.settings.command_timeout
+        for attempt in range(RESTART_RETRIES):
+            env, generation = await self.process.header_env(self.theorem.header)
             command = Command(cmd=sorry_completed(self.theorem.statement), env=env)
-            reply = await self.process.request(command, self.process.settings.command_timeout)
-            if self.process.generation == generation:
+            try:
+                reply = await self.process.request(command, command_timeout, generation)
                 break
+            except StaleState:
+                if attempt == RESTART_RETRIES - 1:
+                    raise
         if not isinstance(reply, CommandReply):
             raise StatementError(f"{self.theorem.name}: the REPL rejected the statement: {reply}")
         if reply.errors():
@@ -134,6 +138,7 @@ class LeanReplEnv:
         sorries = [s for s in reply.sorries or [] if s.proof_state is not None]
         if not sorries:
             raise StatementError(f"{self.theorem.name}: no proof state for the statement's sorry")
+        self._generation = generation
         return sorries[0].proof_state, sorries[0].goal  # type: ignore[return-value]
 
     async def _state_id(self, path: tuple[str, ...]) -> int:
@@ -143,11 +148,11 @@ class LeanReplEnv:
             logger.info("%s: the REPL restarted; replaying states", self.theorem.name if self.theorem else "?")
             root_id, _ = await self._start_theorem()
             self._ids = {(): root_id}
-            self._generation = self.process.generation
         if path in self._ids:
             return self._ids[path]
         parent = await self._state_id(path[:-1])
-        reply = await self.process.request(ProofStep(tactic=path[-1], proof_state=parent), self.replay_timeout)
+        step = ProofStep(tactic=path[-1], proof_state=parent)
+        reply = await self.process.request(step, self.replay_timeout, self._generation)
         outcome, state = interpret(reply)
         if state is None:
             raise ReplFailure(f"replaying {path[-1]!r} after a restart gave {outcome}")
@@ -162,8 +167,7 @@ class LeanReplEnv:
             return GaveUp(f"uses {word}") if kind == "gave_up" else Failed(f"forbidden in a proof: {word}")
         handle: StateHandle = goals.handle
         try:
-            state = await self._state_id(handle.path)
-            reply = await self.process.request(ProofStep(tactic=tactic, proof_state=state), timeout)
+            reply = await self._step(handle.path, tactic, timeout)
         except ReplTimeout as error:
             return TimedOut(error.seconds)
         except ReplFailure as error:
@@ -174,6 +178,19 @@ class LeanReplEnv:
             self._ids.setdefault(path, new_state)
             return Goals(outcome.text, outcome.num_goals, handle=StateHandle(path))
         return outcome
+
+    async def _step(self, path: tuple[str, ...], tactic: str, timeout: float) -> Reply:
+        """Run a tactic on the state at ``path``, rebuilding it if the process restarts meanwhile."""
+        assert self.process is not None
+        for attempt in range(RESTART_RETRIES):
+            state = await self._state_id(path)
+            try:
+                step = ProofStep(tactic=tactic, proof_state=state)
+                return await self.process.request(step, timeout, self._generation)
+            except StaleState:
+                if attempt == RESTART_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     async def verify(self, theorem: Theorem, proof: Sequence[str] | str) -> Verdict:
         plan = plan_check(theorem, proof)
@@ -193,8 +210,15 @@ class LeanReplEnv:
 async def check(process: ReplProcess, plan: CheckPlan, allowed_axioms: Sequence[str]) -> Verdict:
     """Run one whole-proof check from the header's env (a fresh env: nothing of the search is in it)."""
     try:
-        env = await process.header_env(plan.theorem.header)
-        reply = await process.request(Command(cmd=plan.text, env=env), process.settings.command_timeout)
+        for attempt in range(RESTART_RETRIES):
+            env, generation = await process.header_env(plan.theorem.header)
+            command = Command(cmd=plan.text, env=env)
+            try:
+                reply = await process.request(command, process.settings.command_timeout, generation)
+                break
+            except StaleState:
+                if attempt == RESTART_RETRIES - 1:
+                    raise
     except ReplFailure as error:
         return Verdict(False, f"the check could not run: {error}", "lean-repl whole-theorem check")
     return judge(plan, reply, allowed_axioms)

@@ -9,9 +9,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from lean_env.setup import SetupError
 from prover import __version__
 from prover.benchmarks import BenchmarkError
 from prover.config import ConfigError, ProveConfig, load_config, merge
+from prover.data import DataError
 from prover.envs import EnvUnavailable
 from search import UnknownNameError
 
@@ -97,6 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_prove(sub)
     sub.add_parser("doctor", help="check every component and say how to fix what is missing")
+    setup = sub.add_parser("setup", help="install a prover backend (needs internet)")
+    setup.add_argument("backend", choices=["lean"])
+    setup.add_argument("--lean-project", help="where to create the Lean project (default: the cache)")
+    setup.add_argument("--lean-version", default=None, help="Lean toolchain tag, e.g. v4.9.0")
+    setup.add_argument("--mathlib-rev", help="Mathlib git revision (default: the tag of the Lean version)")
+    setup.add_argument("--repl-rev", help="REPL git revision (default: the tag of the Lean version)")
+    data = sub.add_parser("data", help="download pinned data sets")
+    data.add_argument("action", choices=["get"])
+    data.add_argument("dataset", help="minif2f")
     return parser
 
 
@@ -141,7 +152,27 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"prove": cmd_prove, "doctor": cmd_doctor}
+def cmd_setup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lean_env.setup import DEFAULT_LEAN_VERSION, LeanSetup, setup_lean
+    from prover.paths import lean_project_home
+
+    project = Path(args.lean_project).expanduser() if args.lean_project else lean_project_home()
+    setup = LeanSetup(project, args.lean_version or DEFAULT_LEAN_VERSION, args.mathlib_rev, args.repl_rev)
+    flags = setup_lean(setup)
+    print("Lean is ready. Use: prover prove " + " ".join(flags))
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from prover.data import get_dataset
+
+    get_dataset(args.dataset)
+    return 0
+
+
+COMMANDS = {"prove": cmd_prove, "doctor": cmd_doctor, "setup": cmd_setup, "data": cmd_data}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -152,7 +183,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return COMMANDS[args.command](args)
-    except (ConfigError, UnknownNameError, BenchmarkError, EnvUnavailable, ImportError, ValueError) as error:
+    except (
+        ConfigError,
+        UnknownNameError,
+        BenchmarkError,
+        EnvUnavailable,
+        ImportError,
+        ValueError,
+        SetupError,
+        DataError,
+    ) as error:
         # Problems of the user's set-up or input: say what is wrong and the fix, without a traceback.
         print(f"prover {args.command}: {error}", file=sys.stderr)
         return 2

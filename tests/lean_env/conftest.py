@@ -14,9 +14,11 @@ T1 = "theorem t1 (x : ℕ) (h : x = 2) : x + x = 4 := by"
 G1 = "x : ℕ\nh : x = 2\n⊢ x + x = 4"
 T2 = "theorem t2 (a b : ℕ) : a + b = b + a := by"
 G2 = "a b : ℕ\n⊢ a + b = b + a"
+T3 = "theorem t3 : (1 : ℕ) = 2 := by"
+G3 = "⊢ 1 = 2"
 
 SCRIPT = {
-    "goals": {T1: G1, T2: G2},
+    "goals": {T1: G1, T2: G2, T3: G3},
     "states": {
         G1: {
             "subst h": ["⊢ 2 + 2 = 4"],
@@ -31,6 +33,7 @@ SCRIPT = {
         },
         "⊢ 2 + 2 = 4": {"rfl": [], "norm_num": []},
         G2: {"omega": [], "cheat": []},
+        G3: {"cheat": [], "bad": {"error": "omega could not prove the goal"}},
     },
     "axioms": {"cheat": ["sorryAx"]},
 }

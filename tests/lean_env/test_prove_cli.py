@@ -1,0 +1,70 @@
+"""`prover prove` end to end through the fake REPL, with faults injected: only sound proofs count."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.lean_env.conftest import HEADER, T1, T2, T3
+
+
+def test_prove_reports_only_sound_proofs(tmp_path, fake_repl):
+    bench = tmp_path / "bench.jsonl"
+    rows = [
+        {"name": name, "split": "test", "header": HEADER, "formal_statement": statement + "\n"}
+        for name, statement in [("t1", T1), ("t2", T2), ("t3", T3)]
+    ]
+    bench.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    run = tmp_path / "run"
+    argv = [
+        sys.executable,
+        "-m",
+        "prover.cli",
+        "prove",
+        "--benchmark",
+        str(bench),
+        "--env",
+        "lean-repl",
+        "--repl-command",
+        fake_repl.command,
+        "--generator",
+        "portfolio",
+        "--tactics",
+        "crash,hang,garbage,bad,cheat,subst h,rfl,omega",
+        "--tactic-timeout",
+        "0.5",
+        "--workers",
+        "2",
+        "--out",
+        str(run),
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    records = {r["name"]: r for r in map(json.loads, (run / "results.jsonl").read_text().splitlines())}
+    assert records["t1"]["status"] == "proved" and records["t1"]["proof"] == ["subst h", "rfl"]
+    assert records["t2"]["status"] == "proved" and records["t2"]["proof"] == ["omega"]
+    assert records["t3"]["status"] == "failed" and not records["t3"]["verified"]
+    assert "sorryAx" in records["t3"]["reason"]
+    assert all(r["verified"] == (r["status"] == "proved") for r in records.values())
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["proved"] == 2 and summary["total"] == 3
+    assert "proved 2/3" in done.stderr
+    # Two processes in the pool, one header: at most one load per process.
+    assert len(fake_repl.header_loads()) <= 2 + 3  # crashes and hangs restart processes, each reloads once
+
+
+def test_prove_without_lean_says_what_to_run(tmp_path, monkeypatch):
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text(json.dumps({"name": "t1", "formal_statement": T1 + "\n"}) + "\n")
+    env = {"LLEMMA_PROVER_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-m", "prover.cli", "prove", "--benchmark", str(bench), "--out", str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 2
+    assert "prover setup lean" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "run").exists()
