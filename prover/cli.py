@@ -35,6 +35,10 @@ PROVE_FLAGS: dict[str, tuple[str, str]] = {
     "repl_command": ("env", "repl_command"),
     "workers": ("env", "workers"),
     "pisa_address": ("env", "pisa_address"),
+    "memory_limit": ("env", "memory_limit_mb"),
+    "dojo_repo": ("env", "dojo_repo"),
+    "dojo_commit": ("env", "dojo_commit"),
+    "dojo_file": ("env", "dojo_file"),
     "generator": ("generator", "name"),
     "model": ("generator", "model"),
     "tactics": ("generator", "tactics"),
@@ -66,6 +70,10 @@ def _add_prove(sub: Any) -> None:
     env.add_argument("--lean-project", help="Lean project with Mathlib and the REPL")
     env.add_argument("--repl-command", help="the whole command that starts one REPL process")
     env.add_argument("--workers", type=int, help="prover processes in the pool")
+    env.add_argument("--memory-limit", type=int, help="MB of address space per REPL process (RLIMIT_AS)")
+    env.add_argument("--dojo-repo", help="leandojo: git URL or path of the traced repository")
+    env.add_argument("--dojo-commit", help="leandojo: its commit")
+    env.add_argument("--dojo-file", help="leandojo: file with the theorems ({Split} is filled per theorem)")
     env.add_argument("--pisa-address", help="HOST:PORT of a running PISA server")
     gen = p.add_argument_group("generator")
     gen.add_argument("--generator", help="portfolio | hf | vllm | openai")

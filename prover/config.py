@@ -66,6 +66,11 @@ class EnvConfig:
     workers: int = 2
     """Prover processes in the pool."""
     memory_limit_mb: int | None = None
+    dojo_repo: str | None = None
+    """LeanDojo: git URL or local path of the traced repository holding the theorems."""
+    dojo_commit: str | None = None
+    dojo_file: str | None = None
+    """LeanDojo: the file with the theorems; ``{split}`` / ``{Split}`` are filled per theorem."""
     pisa_address: str | None = None
     axioms: tuple[str, ...] = ("propext", "Classical.choice", "Quot.sound")
     """Axioms a verified proof may depend on."""

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from prover.config import EnvConfig
 from search import ProofEnv, Registry, SearchConfig
+
+if TYPE_CHECKING:
+    from lean_env.repl_env import ReplPool
 
 
 class EnvProvider(Protocol):
@@ -37,13 +41,11 @@ def build_env(config: EnvConfig, search: SearchConfig) -> EnvProvider:
     return ENVIRONMENTS.get(config.name)(config, search)
 
 
-@ENVIRONMENTS.register("lean-repl")
-def _lean_repl(config: EnvConfig, search: SearchConfig) -> EnvProvider:
+def _repl_pool(config: EnvConfig) -> ReplPool:
     import shutil
-    from pathlib import Path
 
     from lean_env.process import ReplSettings, default_repl_command, split_command
-    from lean_env.repl_env import LeanReplProvider, ReplPool
+    from lean_env.repl_env import ReplPool
     from prover.paths import lean_project_home
 
     project = Path(config.lean_project).expanduser() if config.lean_project else lean_project_home()
@@ -64,4 +66,36 @@ def _lean_repl(config: EnvConfig, search: SearchConfig) -> EnvProvider:
             "Install Lean with `prover setup lean` or fix --repl-command."
         )
     settings = ReplSettings(command=command, cwd=cwd, memory_limit_mb=config.memory_limit_mb)
-    return LeanReplProvider(ReplPool(settings, config.workers), allowed_axioms=config.axioms)
+    return ReplPool(settings, config.workers)
+
+
+@ENVIRONMENTS.register("lean-repl")
+def _lean_repl(config: EnvConfig, search: SearchConfig) -> EnvProvider:
+    from lean_env.repl_env import LeanReplProvider
+
+    return LeanReplProvider(_repl_pool(config), allowed_axioms=config.axioms)
+
+
+@ENVIRONMENTS.register("leandojo")
+def _leandojo(config: EnvConfig, search: SearchConfig) -> EnvProvider:
+    from lean_env.dojo import DojoSource, LeanDojoProvider
+
+    missing = [
+        flag
+        for flag, value in [
+            ("--dojo-repo", config.dojo_repo),
+            ("--dojo-commit", config.dojo_commit),
+            ("--dojo-file", config.dojo_file),
+        ]
+        if not value
+    ]
+    if missing:
+        raise EnvUnavailable(f"--env leandojo needs {', '.join(missing)} (the traced repository holding the theorems)")
+    # Found proofs are checked by the REPL verifier when a REPL is configured, else by LeanDojo.
+    verifier = None
+    if config.repl_command or config.lean_project:
+        verifier = _repl_pool(config)
+    source = DojoSource(config.dojo_repo, config.dojo_commit, config.dojo_file)  # type: ignore[arg-type]
+    return LeanDojoProvider(
+        source, tactic_timeout=search.tactic_timeout, verifier=verifier, allowed_axioms=config.axioms
+    )

@@ -1,0 +1,50 @@
+"""Integration with a real Lean REPL; runs where `prover setup lean` (or LLEMMA_LEAN_PROJECT) made one."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from lean_env.process import ReplSettings, default_repl_command
+from lean_env.repl_env import LeanReplEnv, ReplPool
+from prover.models import PortfolioGenerator
+from prover.paths import lean_project_home
+from search import BestFirstSearch, Failed, SearchConfig, Status, Theorem
+
+
+def _project() -> Path | None:
+    project = Path(os.environ.get("LLEMMA_LEAN_PROJECT") or lean_project_home())
+    return project if Path(default_repl_command(project)[-1]).exists() else None
+
+
+PROJECT = _project()
+pytestmark = pytest.mark.skipif(
+    PROJECT is None,
+    reason="no Lean REPL built: run `prover setup lean` or set LLEMMA_LEAN_PROJECT to a project with repl/ built",
+)
+
+CORE = Theorem("it_add_zero", "theorem it_add_zero (n : Nat) : n + 0 = n := by\n", header="")
+
+
+@pytest.fixture
+async def pool():
+    pool = ReplPool(ReplSettings(command=default_repl_command(PROJECT), cwd=str(PROJECT)), 1)
+    yield pool
+    await pool.close()
+
+
+async def test_real_repl_proves_and_verifies(pool):
+    env = LeanReplEnv(pool)
+    result = await BestFirstSearch(env, PortfolioGenerator(["simp", "omega"]), SearchConfig(timeout=120)).search(CORE)
+    assert result.status is Status.PROVED and result.verified, result.reason
+
+
+async def test_real_repl_empty_goals_with_an_error_is_not_a_proof(pool):
+    env = LeanReplEnv(pool)
+    root = await env.start(CORE)
+    outcome = await env.apply(root, "exact my_fake_premise", 60)
+    assert isinstance(outcome, Failed)
+    assert not (await env.verify(CORE, ["exact my_fake_premise"])).ok
+    assert not (await env.verify(CORE, ["exact sorry"])).ok
