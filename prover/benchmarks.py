@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -48,16 +49,19 @@ def load_jsonl(path: Path) -> list[Theorem]:
             row = json.loads(line)
         except json.JSONDecodeError as error:
             raise BenchmarkError(f"{path}:{number}: not valid JSON ({error.msg})") from None
-        missing = [key for key in ("name", "formal_statement") if key not in row]
-        if missing:
+        # DeepSeek's field names, and the aliases other miniF2F-lean4 exports use.
+        name = row.get("name") or row.get("id") or row.get("problem_name")
+        statement = row.get("formal_statement") or row.get("statement")
+        if not name or not statement:
+            missing = [k for k, v in (("name", name), ("formal_statement", statement)) if not v]
             raise BenchmarkError(f"{path}:{number}: missing field(s) {', '.join(missing)}")
         informal = row.get("informal_prefix") or row.get("informal_statement")
         if informal:
             informal = re.sub(r"^/--\s*|\s*-/\s*$", "", informal.strip()).strip()
         theorems.append(
             Theorem(
-                name=row["name"],
-                statement=row["formal_statement"],
+                name=name,
+                statement=statement,
                 header=row.get("header", ""),
                 language="lean4",
                 informal_statement=informal or None,
@@ -99,6 +103,32 @@ def load_lean_file(path: Path) -> list[Theorem]:
     return theorems
 
 
+def load_lean_folder(folder: Path) -> list[Theorem]:
+    """One theorem (or more) per `.lean` file; a `test` / `valid` folder on the path gives the split."""
+    theorems = []
+    for path in sorted(folder.rglob("*.lean")):
+        if ".lake" in path.parts:
+            continue
+        try:
+            found = load_lean_file(path)
+        except BenchmarkError:
+            continue  # a file with nothing to prove (a shared preamble, a finished proof)
+        split = next(
+            (p.lower() for p in reversed(path.relative_to(folder).parts[:-1]) if p.lower() in ("test", "valid")), None
+        )
+        theorems.extend(dataclasses.replace(t, split=split) for t in found)
+    if not theorems:
+        raise BenchmarkError(f"{folder}: no `.lean` file with a theorem proved by `sorry`")
+    return theorems
+
+
+def _folder_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.lean")):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def resolve(spec: str) -> tuple[Path, str | None, str]:
     """The file behind a benchmark name or path, the split it selects, and its format."""
     if spec in ("minif2f-test", "minif2f-valid", "minif2f"):
@@ -111,9 +141,12 @@ def resolve(spec: str) -> tuple[Path, str | None, str]:
         split = None if spec == "minif2f" else spec.removeprefix("minif2f-")
         return path, split, "jsonl"
     path = Path(spec)
+    if path.is_dir():
+        return path, None, "folder"
     if not path.is_file():
         raise BenchmarkError(
-            f"Benchmark {spec!r} is neither minif2f-test, minif2f-valid nor an existing .jsonl or .lean file."
+            f"Benchmark {spec!r} is neither minif2f-test, minif2f-valid, an existing .jsonl or .lean file, "
+            "nor a folder of .lean files."
         )
     fmt = path.suffix.lstrip(".")
     LOADERS.get(fmt)
@@ -141,7 +174,7 @@ def load_benchmark(
 ) -> Benchmark:
     """Theorems of a benchmark, filtered by split, ``names``, ``shard`` and ``limit``, in file order."""
     path, split, fmt = resolve(spec)
-    theorems = LOADERS.get(fmt)(path)
+    theorems = load_lean_folder(path) if fmt == "folder" else LOADERS.get(fmt)(path)
     if split is not None:
         theorems = [t for t in theorems if t.split == split]
     if shard is not None:
@@ -156,4 +189,5 @@ def load_benchmark(
         theorems = [t for t in theorems if t.name in wanted]
     if limit is not None:
         theorems = theorems[:limit]
-    return Benchmark(spec, theorems, str(path), _sha256(path))
+    checksum = _folder_digest(path) if fmt == "folder" else _sha256(path)
+    return Benchmark(spec, theorems, str(path), checksum)

@@ -68,3 +68,31 @@ def test_prove_without_lean_says_what_to_run(tmp_path, monkeypatch):
     assert done.returncode == 2
     assert "prover setup lean" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_whole_proof_strategy_through_the_repl(tmp_path, fake_repl):
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text(json.dumps({"name": "t2", "header": HEADER, "formal_statement": T2 + "\n"}) + "\n")
+    run = tmp_path / "run"
+    argv = [
+        sys.executable,
+        "-m",
+        "prover.cli",
+        "prove",
+        "--benchmark",
+        str(bench),
+        "--repl-command",
+        fake_repl.command,
+        "--strategy",
+        "whole-proof",
+        "--tactics",
+        "cheat,sorry,omega",
+        "--out",
+        str(run),
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    (record,) = map(json.loads, (run / "results.jsonl").read_text().splitlines())
+    assert record["status"] == "proved" and record["proof"] == "omega" and record["verified"]
+    attempts = {a["proof"]: a["verified"] for a in record["attempts"]}
+    assert attempts == {"cheat": False, "sorry": False, "omega": True}

@@ -221,3 +221,24 @@ async def test_runner_repairs_a_half_written_line(tmp_path):
     names = [json.loads(x)["name"] for x in (run / "results.jsonl").read_text().splitlines()]
     assert sorted(names) == ["easy", "hard", "other"]
     assert summary["total"] == 3
+
+
+def test_folder_of_lean_files_one_theorem_each(tmp_path):
+    for split, name in [("test", "a"), ("valid", "b")]:
+        folder = tmp_path / "bench" / split
+        folder.mkdir(parents=True)
+        (folder / f"{name}.lean").write_text(f"import Mathlib\n\ntheorem {name} : 1 + 1 = 2 := by\n  sorry\n")
+    (tmp_path / "bench" / "Common.lean").write_text("import Mathlib\n")
+    bench = load_benchmark(str(tmp_path / "bench"))
+    assert [(t.name, t.split) for t in bench.theorems] == [("a", "test"), ("b", "valid")]
+    assert len(bench.sha256) == 64
+
+
+def test_jsonl_aliases_for_other_minif2f_exports(tmp_path):
+    path = tmp_path / "other.jsonl"
+    path.write_text(json.dumps({"id": "x", "statement": "theorem x : True := by\n", "split": "valid"}) + "\n")
+    (theorem,) = load_benchmark(str(path)).theorems
+    assert theorem.name == "x" and theorem.split == "valid"
+    path.write_text(json.dumps({"id": "x"}) + "\n")
+    with pytest.raises(BenchmarkError, match="missing field"):
+        load_benchmark(str(path))

@@ -1,0 +1,1 @@
+"""Isabelle environments (PISA gRPC client, server control, sketch checker): not built yet."""
