@@ -98,6 +98,7 @@ class _Run:
         self._counter = itertools.count()
         self._depth_pruned = False
         self._rejected: list[str] = []
+        self._verifying: Edge | None = None
         self._started = 0.0
 
     async def execute(self) -> SearchResult:
@@ -108,6 +109,13 @@ class _Run:
                 result = await self._loop()
         except TimeoutError:
             result = self._finish(Status.BUDGET, reason=f"time limit of {self.config.timeout:g} s")
+            if self._verifying is not None:
+                # The proof was found within the budget; its check may finish after it.
+                try:
+                    result = await self._verify(self._verifying) or result
+                except Exception as error:
+                    logger.exception("verification of %s failed", self.theorem.name)
+                    result.reason += f"; the proof found could not be verified: {error}"
         except _BudgetExhausted as budget:
             result = self._finish(Status.BUDGET, reason=budget.reason)
         except Exception as error:  # an environment or model failure ends this theorem only
@@ -258,7 +266,9 @@ class _Run:
     async def _verify(self, edge: Edge) -> SearchResult | None:
         """Check the proof ending in ``edge`` whole; a rejected proof becomes an error edge."""
         proof = [*edge.src.tactic_path(), edge.tactic]
+        self._verifying = edge
         verdict = await self._env_call(self.env.verify(self.theorem, proof))
+        self._verifying = None
         if verdict.ok:
             propagate_proved(edge)
             return self._finish(Status.PROVED, proof=proof, verdict=verdict)

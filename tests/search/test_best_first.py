@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 
 import networkx as nx
@@ -271,3 +272,15 @@ async def test_the_graph_is_written_in_each_format(tmp_path, fmt):
 def test_unknown_scoring_is_refused_with_the_choices():
     with pytest.raises(ValueError, match="length-normalized"):
         SearchConfig(scoring="bfs")
+
+
+async def test_a_proof_found_within_the_time_limit_is_verified_after_it():
+    class SlowVerify(ScriptedEnv):
+        async def verify(self, theorem, proof):
+            await asyncio.sleep(0.3)
+            return await super().verify(theorem, proof)
+
+    env = SlowVerify({"s0": {"a": PROVED}})
+    result = await run(env, ScriptedGenerator({"s0": [("a", -1.0, 1)]}), timeout=0.1)
+    assert result.status is Status.PROVED and result.verified
+    assert env.verified == [["a"]]  # the check cut off by the limit never finished; the second one did
