@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lean_env.repl_env import ReplPool, check
-from lean_env.tactics import screen
+from lean_env.tactics import screened_outcome
 from lean_env.verify import DEFAULT_AXIOMS, plan_check, proof_body
 from search import Failed, GaveUp, Goals, Outcome, Proved, Theorem, TimedOut, Verdict
 
@@ -94,10 +94,9 @@ class LeanDojoEnv:
 
     async def apply(self, goals: Goals, tactic: str, timeout: float) -> Outcome:
         assert self._dojo is not None, "start() first"
-        screened = screen(tactic)
-        if screened is not None:
-            kind, word = screened
-            return GaveUp(f"uses {word}") if kind == "gave_up" else Failed(f"forbidden in a proof: {word}")
+        refused = screened_outcome(tactic)
+        if refused is not None:
+            return refused
         ld = self._dojo_module
         try:
             result = await asyncio.to_thread(self._dojo.run_tac, goals.handle, tactic)

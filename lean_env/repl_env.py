@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from lean_env.process import ReplFailure, ReplProcess, ReplSettings, ReplTimeout, StaleState
 from lean_env.protocol import Command, CommandReply, ErrorReply, ProofStep, ProofStepReply, Reply
-from lean_env.tactics import screen
+from lean_env.tactics import screened_outcome
 from lean_env.verify import DEFAULT_AXIOMS, CheckPlan, judge, plan_check
 from search import Failed, GaveUp, Goals, Outcome, Proved, Theorem, TimedOut, Verdict
 
@@ -161,10 +161,9 @@ class LeanReplEnv:
 
     async def apply(self, goals: Goals, tactic: str, timeout: float) -> Outcome:
         assert self.process is not None, "start() first"
-        screened = screen(tactic)
-        if screened is not None:
-            kind, word = screened
-            return GaveUp(f"uses {word}") if kind == "gave_up" else Failed(f"forbidden in a proof: {word}")
+        refused = screened_outcome(tactic)
+        if refused is not None:
+            return refused
         handle: StateHandle = goals.handle
         try:
             reply = await self._step(handle.path, tactic, timeout)

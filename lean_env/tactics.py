@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from search import Failed, GaveUp
 from search.tactics import GIVE_UP_WORDS, ForbiddenWords
 
 # Leave tactic mode, run arbitrary code, change the environment, or switch off checking.
@@ -52,3 +53,12 @@ def screen(tactic: str) -> tuple[str, str] | None:
     if word is not None:
         return "forbidden", word
     return None
+
+
+def screened_outcome(tactic: str) -> GaveUp | Failed | None:
+    """The outcome of a tactic that must not run, without asking Lean; None when it may run."""
+    screened = screen(tactic)
+    if screened is None:
+        return None
+    kind, word = screened
+    return GaveUp(f"uses {word}") if kind == "gave_up" else Failed(f"forbidden in a proof: {word}")

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from prover.models.prompts import PromptFormat
+from prover.models.prompts import PromptFormat, rank_unique
 from search import Candidate, TacticRequest
 
 logger = logging.getLogger(__name__)
@@ -121,17 +121,10 @@ class HFGenerator:
         # The generated steps are the sequences' tail (after the prompt, or after the decoder start).
         generated = out.sequences[:, -scores.shape[1] :].tolist()
         scores_list = scores.float().cpu().tolist()
-        results: list[list[Candidate]] = []
-        for i in range(len(prompts)):
-            best: dict[str, Candidate] = {}
-            for row in range(i * k, (i + 1) * k):
-                candidate = self._candidate(generated[row], scores_list[row])
-                if candidate is not None and (
-                    candidate.tactic not in best or best[candidate.tactic].logprob < candidate.logprob
-                ):
-                    best[candidate.tactic] = candidate
-            results.append(sorted(best.values(), key=lambda c: c.logprob, reverse=True))
-        return results
+        return [
+            rank_unique(self._candidate(generated[row], scores_list[row]) for row in range(i * k, (i + 1) * k))
+            for i in range(len(prompts))
+        ]
 
     def _candidate(self, ids: list[int], scores: list[float]) -> Candidate | None:
         length = self._length(ids)

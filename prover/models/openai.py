@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from prover.models.prompts import PromptFormat
+from prover.models.prompts import PromptFormat, rank_unique
 from search import Candidate, TacticRequest
 
 logger = logging.getLogger(__name__)
@@ -93,12 +93,7 @@ class OpenAIGenerator:
 
     async def _one(self, request: TacticRequest) -> list[Candidate]:
         data = await self._post(self.body(request))
-        best: dict[str, Candidate] = {}
-        for choice in data.get("choices") or []:
-            candidate = self._candidate(choice)
-            if candidate and (candidate.tactic not in best or best[candidate.tactic].logprob < candidate.logprob):
-                best[candidate.tactic] = candidate
-        return sorted(best.values(), key=lambda c: c.logprob, reverse=True)
+        return rank_unique(self._candidate(choice) for choice in data.get("choices") or [])
 
     def _candidate(self, choice: dict[str, Any]) -> Candidate | None:
         if self.api == "chat":

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from search import Registry, TacticRequest
+from search import Candidate, Registry, TacticRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,17 @@ class PromptFormat:
 
 
 PROMPTS: Registry[PromptFormat] = Registry("prompt format")
+
+
+def rank_unique(candidates: Iterable[Candidate | None]) -> list[Candidate]:
+    """Distinct tactics, each with its best log-probability, best first (Nones dropped)."""
+    best: dict[str, Candidate] = {}
+    for candidate in candidates:
+        if candidate is None or not candidate.tactic:
+            continue
+        if candidate.tactic not in best or best[candidate.tactic].logprob < candidate.logprob:
+            best[candidate.tactic] = candidate
+    return sorted(best.values(), key=lambda c: c.logprob, reverse=True)
 
 
 def register(prompt: PromptFormat) -> PromptFormat:

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from prover.models.prompts import PromptFormat
+from prover.models.prompts import PromptFormat, rank_unique
 from search import Candidate, TacticRequest
 
 INSTALL_HINT = "vLLM is not installed: pip install 'llemma-prover[vllm]' (it needs a CUDA GPU)"
@@ -96,9 +96,6 @@ class VLLMGenerator:
         return results
 
     def _ranked(self, items: Any) -> list[Candidate]:
-        best: dict[str, Candidate] = {}
-        for text, logprob, num_tokens in items:
-            tactic = self.prompt.parse(text)
-            if tactic and (tactic not in best or best[tactic].logprob < logprob):
-                best[tactic] = Candidate(tactic, float(logprob), int(num_tokens))
-        return sorted(best.values(), key=lambda c: c.logprob, reverse=True)
+        return rank_unique(
+            Candidate(self.prompt.parse(text), float(logprob), int(num_tokens)) for text, logprob, num_tokens in items
+        )
