@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +29,8 @@ PROVE_FLAGS: dict[str, tuple[str, str]] = {
     "attempts": ("run", "attempts"),
     "concurrency": ("run", "concurrency"),
     "shard": ("run", "shard"),
+    "seed": ("run", "seed"),
+    "ray": ("run", "ray"),
     "out": ("run", "out"),
     "keep_graphs": ("run", "keep_graphs"),
     "env": ("env", "name"),
@@ -96,6 +99,8 @@ def _add_prove(sub: Any) -> None:
     run = p.add_argument_group("run")
     run.add_argument("--attempts", type=int, help="attempts per theorem (pass@k)")
     run.add_argument("--concurrency", type=int, help="theorems searched at once")
+    run.add_argument("--seed", type=int, help="run seed (each attempt derives its own)")
+    run.add_argument("--ray", help="auto | ADDRESS | local: run prover and model actors on Ray")
     run.add_argument("--out", help="run directory (re-running with the same one resumes)")
     run.add_argument("--keep-graphs", action="store_true", default=None, help="write each search graph as JSON")
 
@@ -131,18 +136,52 @@ def prove_config(args: argparse.Namespace) -> ProveConfig:
 
 def cmd_prove(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from prover.runner import Runner
 
     console = Console(stderr=True)
     config = prove_config(args)
+    counts = {"proved": 0, "failed": 0, "budget": 0, "error": 0}
+    progress = Progress(
+        TextColumn(
+            "[green]{task.fields[proved]} proved[/] {task.fields[failed]} failed {task.fields[running]} running"
+        ),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+    task = progress.add_task("prove", total=0, proved=0, failed=0, running=0, rate="")
+    started = time.monotonic()
 
-    def show(line: dict[str, Any]) -> None:
+    def on_start(done: int, todo: int) -> None:
+        progress.update(task, total=todo, running=min(todo, config.run.concurrency))
+        if done:
+            console.print(f"resuming: {done} attempts already in {config.run.out}")
+
+    def on_result(line: dict[str, Any]) -> None:
+        counts[line["status"]] = counts.get(line["status"], 0) + 1
         colour = {"proved": "green", "error": "red"}.get(line["status"], "yellow")
-        detail = " ; ".join(line["proof"]) if isinstance(line["proof"], list) else (line["proof"] or line["reason"])
-        console.print(f"[{colour}]{line['status']:>7}[/] {line['name']}  {detail}", highlight=False)
+        proof = line["proof"]
+        detail = " ; ".join(proof) if isinstance(proof, list) else (proof or line["reason"])
+        progress.console.print(f"[{colour}]{line['status']:>7}[/] {line['name']}  {detail}", highlight=False)
+        finished = sum(counts.values())
+        remaining = (progress.tasks[0].total or 0) - finished
+        rate = finished / max(1e-9, time.monotonic() - started)
+        progress.update(
+            task,
+            advance=1,
+            proved=counts["proved"],
+            failed=finished - counts["proved"],
+            running=min(remaining, config.run.concurrency),
+            rate=f"{rate:.2f} theorems/s",
+        )
 
-    summary = asyncio.run(Runner(config, on_result=show).run())
+    with progress:
+        summary = asyncio.run(Runner(config, on_start=on_start, on_result=on_result).run())
     console.print(
         f"proved {summary['proved']}/{summary['total']} ({summary['pass_rate']:.1%}) "
         f"in {summary['wall_time']:.1f} s; results in {summary['run_dir']}"

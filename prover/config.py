@@ -88,6 +88,11 @@ class RunConfig:
     concurrency: int = 8
     """Theorems searched at once."""
     shard: str | None = None
+    """I/N: the theorems whose stable name hash falls in shard I of N."""
+    seed: int = 0
+    """Run seed; each attempt's seed derives from it, the theorem name and the attempt number."""
+    ray: str | None = None
+    """Run on Ray: ``auto`` joins the running cluster, an address joins that one, ``local`` starts one."""
     out: str | None = None
     keep_graphs: bool = False
 

@@ -1,9 +1,15 @@
-"""`prover prove`: many searches at once over a benchmark, each result appended as it finishes."""
+"""`prover prove`: many searches at once over a benchmark, each result appended as it finishes.
+
+Locally, one event loop runs ``run.concurrency`` searches over a pool of prover
+processes with one (batching) generator. With ``--ray``, prover actors own the
+environments and a model actor serves batched requests from all of them; the
+records are the same either way.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import json
 import logging
 import platform
 import time
@@ -14,24 +20,37 @@ from pathlib import Path
 from typing import Any
 
 from prover import __version__
+from prover.attempt import prove_attempt
 from prover.benchmarks import Benchmark, load_benchmark
 from prover.config import ConfigError, ProveConfig
 from prover.envs import ENVIRONMENTS, EnvProvider, build_env
 from prover.models import GENERATORS, PROMPTS, build_generator
 from prover.results import MANIFEST, SUMMARY, ResultsFile, summarize, write_json
-from search import (
-    BestFirstSearch,
-    SearchResult,
-    Status,
-    TacticGenerator,
-    Theorem,
-    WholeProofConfig,
-    WholeProofSearch,
-)
+from search import TacticGenerator, Theorem
 
 logger = logging.getLogger(__name__)
 
 PACKAGES = ("torch", "transformers", "vllm", "ray", "lean-dojo", "grpcio")
+
+# What a record depends on: resuming a run directory with any of these changed is refused.
+# (Which theorems run, how many at once and where the processes live may change freely.)
+RESULT_FIELDS: dict[str, tuple[str, ...] | None] = {
+    "search": None,  # all of it
+    "generator": (
+        "name",
+        "model",
+        "prompt",
+        "samples",
+        "decoding",
+        "temperature",
+        "top_p",
+        "max_new_tokens",
+        "tactics",
+        "api",
+    ),
+    "env": ("name", "axioms"),
+    "run": ("benchmark", "strategy", "attempts", "seed"),
+}
 
 
 def package_versions() -> dict[str, str | None]:
@@ -48,37 +67,17 @@ def default_run_dir() -> Path:
     return Path("runs") / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
 
 
-def _manifest(config: ProveConfig, benchmark: Benchmark, env_versions: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "config": config.to_dict(),
-        "benchmark": {"name": benchmark.name, "path": benchmark.path, "sha256": benchmark.sha256},
-        "theorems": len(benchmark.theorems),
-        "versions": {**package_versions(), **env_versions},
-        "model": config.generator.model,
-        "started": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-
-
-def record(theorem: Theorem, attempt: int, result: SearchResult) -> dict[str, Any]:
-    """One line of results.jsonl."""
-    data = result.to_dict()
-    return {
-        "name": theorem.name,
-        "split": theorem.split,
-        "attempt": attempt,
-        "status": data["status"],
-        "proof": data["proof"],
-        "verified": data["verified"],
-        "stats": data["stats"],
-        "error": data["reason"] if result.status is Status.ERROR else None,
-        "reason": data["reason"],
-        "verification": data["verification"],
-        "attempts": data["attempts"],
-    }
+def result_fingerprint(config_dict: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The part of a configuration the records depend on."""
+    out: dict[str, Any] = {}
+    for section, fields in RESULT_FIELDS.items():
+        values = config_dict.get(section, {})
+        out[section] = dict(values) if fields is None else {f: values.get(f) for f in fields}
+    return json.loads(json.dumps(out))  # tuples and lists compare alike
 
 
 class Runner:
-    """Runs every (theorem, attempt) not yet in the run directory, ``concurrency`` at a time."""
+    """Runs every (theorem, attempt) not yet in the run directory."""
 
     def __init__(
         self,
@@ -86,24 +85,51 @@ class Runner:
         *,
         env: EnvProvider | None = None,
         generator: TacticGenerator | None = None,
+        on_start: Callable[[int, int], None] | None = None,
         on_result: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.config = config
         self._env = env
         self._generator = generator
+        self.on_start = on_start
         self.on_result = on_result
         self.run_dir = Path(config.run.out) if config.run.out else default_run_dir()
 
+    def _check_names(self) -> None:
+        """Unknown names fail here, before any data or model loads."""
+        GENERATORS.get(self.config.generator.name)
+        PROMPTS.get(self.config.generator.prompt)
+        ENVIRONMENTS.get(self.config.env.name)
+
+    def _check_resume(self, benchmark: Benchmark) -> None:
+        path = self.run_dir / MANIFEST
+        if not path.exists():
+            return
+        previous = json.loads(path.read_text())
+        before = result_fingerprint(previous.get("config", {}))
+        now = result_fingerprint(self.config.to_dict())
+        changed = [
+            f"{section}.{key}: {before[section].get(key)!r} -> {now[section].get(key)!r}"
+            for section in now
+            for key in sorted(set(now[section]) | set(before.get(section, {})))
+            if before.get(section, {}).get(key) != now[section].get(key)
+        ]
+        if previous.get("benchmark", {}).get("sha256") not in (None, benchmark.sha256):
+            changed.append("the benchmark file's contents changed")
+        if changed:
+            raise ConfigError(
+                f"{self.run_dir} holds results of a different configuration ({'; '.join(changed)}). "
+                "Use another --out, or the same settings to resume."
+            )
+
     async def run(self) -> dict[str, Any]:
         cfg = self.config
-        # Unknown names fail here, before any data or model loads.
-        GENERATORS.get(cfg.generator.name)
-        PROMPTS.get(cfg.generator.prompt)
-        ENVIRONMENTS.get(cfg.env.name)
+        self._check_names()
         benchmark = load_benchmark(cfg.run.benchmark, names=cfg.run.names, limit=cfg.run.limit, shard=cfg.run.shard)
         if not benchmark.theorems:
             raise ConfigError(f"{cfg.run.benchmark}: no theorem selected (check --names, --limit, the split)")
-        env = self._env or build_env(cfg.env, cfg.search)  # a missing prover stops the run here
+        self._check_resume(benchmark)
+        todo_env = self._env if self._env is not None or cfg.run.ray else build_env(cfg.env, cfg.search)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         results = ResultsFile(self.run_dir)
         done = results.done()
@@ -115,55 +141,75 @@ class Runner:
         ]
         if done:
             logger.info("resuming %s: %d attempts done, %d to run", self.run_dir, len(done), len(todo))
-        language = benchmark.theorems[0].language
-        generator = self._generator or build_generator(cfg.generator, language)
-        write_json(self.run_dir / MANIFEST, _manifest(cfg, benchmark, getattr(env, "versions", {})))
-        limit = asyncio.Semaphore(max(1, cfg.run.concurrency))
+        versions = {**package_versions(), **getattr(todo_env, "versions", {})}
+        write_json(self.run_dir / MANIFEST, self._manifest(benchmark, versions))
+        if self.on_start is not None:
+            self.on_start(len(done), len(todo))
+
+        def finished(line: dict[str, Any]) -> None:
+            results.append(line)
+            if self.on_result is not None:
+                self.on_result(line)
+
         started = time.monotonic()
-        try:
-            await asyncio.gather(*(self._one(env, generator, t, a, limit, results) for t, a in todo))
-        finally:
-            if self._env is None:
-                await env.close()
+        if todo:
+            if cfg.run.ray:
+                from prover.distributed import run_on_ray
+
+                await run_on_ray(cfg, todo, finished, self._graphs_dir())
+            else:
+                assert todo_env is not None
+                await self._run_local(todo_env, benchmark, todo, finished)
+        elif todo_env is not None and self._env is None:
+            await todo_env.close()
         summary = summarize(results.records)
         summary["wall_time"] = time.monotonic() - started
         summary["run_dir"] = str(self.run_dir)
         write_json(self.run_dir / SUMMARY, summary)
         return summary
 
-    def _strategy(self, env: Any, generator: TacticGenerator) -> BestFirstSearch | WholeProofSearch:
-        cfg = self.config
-        if cfg.run.strategy == "whole-proof":
-            whole = WholeProofConfig(timeout=cfg.search.timeout, forbidden=cfg.search.forbidden)
-            return WholeProofSearch(env, generator, whole)
-        search = cfg.search
-        if cfg.run.keep_graphs and not search.keep_graph:
-            search = dataclasses.replace(search, keep_graph=True)
-        return BestFirstSearch(env, generator, search)
+    def _graphs_dir(self) -> Path | None:
+        return self.run_dir / "graphs" if self.config.run.keep_graphs else None
 
-    async def _one(
+    async def _run_local(
         self,
-        provider: EnvProvider,
-        generator: TacticGenerator,
-        theorem: Theorem,
-        attempt: int,
-        limit: asyncio.Semaphore,
-        results: ResultsFile,
+        env: EnvProvider,
+        benchmark: Benchmark,
+        todo: list[tuple[Theorem, int]],
+        finished: Callable[[dict[str, Any]], None],
     ) -> None:
-        async with limit:
-            try:
-                async with provider.session() as env:
-                    result = await self._strategy(env, generator).search(theorem)
-            except Exception as error:  # one theorem's failure never ends the run
-                logger.exception("%s: the environment failed", theorem.name)
-                result = SearchResult(theorem.name, Status.ERROR, reason=f"{type(error).__name__}: {error}")
-            if result.graph is not None:
-                from search.graph import write_graph
+        cfg = self.config
+        try:
+            generator = self._generator or build_generator(cfg.generator, benchmark.theorems[0].language)
+            limit = asyncio.Semaphore(max(1, cfg.run.concurrency))
 
-                graphs = self.run_dir / "graphs"
-                graphs.mkdir(exist_ok=True)
-                write_graph(result.graph, graphs / f"{theorem.name}.{attempt}.json")
-            line = record(theorem, attempt, result)
-            results.append(line)
-            if self.on_result is not None:
-                self.on_result(line)
+            async def one(theorem: Theorem, attempt: int) -> None:
+                async with limit:
+                    line = await prove_attempt(cfg, env, generator, theorem, attempt, self._graphs_dir())
+                finished(line)
+
+            await asyncio.gather(*(one(t, a) for t, a in todo))
+        finally:
+            if self._env is None:
+                await env.close()
+
+    def _manifest(self, benchmark: Benchmark, versions: dict[str, Any]) -> dict[str, Any]:
+        cfg = self.config
+        return {
+            "config": cfg.to_dict(),
+            "benchmark": {"name": benchmark.name, "path": benchmark.path, "sha256": benchmark.sha256},
+            "theorems": len(benchmark.theorems),
+            "versions": versions,
+            "model": {"id": cfg.generator.model, "revision": _model_revision(cfg.generator.model)},
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+
+
+def _model_revision(model: str | None) -> str | None:
+    """The commit of a local Hugging Face snapshot, when the model path names one."""
+    if not model:
+        return None
+    path = Path(model)
+    if path.parent.name == "snapshots":
+        return path.name
+    return None
