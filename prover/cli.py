@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     setup.add_argument("--lean-version", default=None, help="Lean toolchain tag, e.g. v4.9.0")
     setup.add_argument("--mathlib-rev", help="Mathlib git revision (default: the tag of the Lean version)")
     setup.add_argument("--repl-rev", help="REPL git revision (default: the tag of the Lean version)")
+    report = sub.add_parser("report", help="pass rates, pass@k, budget curves and failures of a run (or two)")
+    report.add_argument("runs", nargs="+", metavar="RUN_DIR", help="one run directory, or two to compare")
+    report.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     data = sub.add_parser("data", help="download pinned data sets")
     data.add_argument("action", choices=["get"])
     data.add_argument("dataset", help="minif2f")
@@ -212,6 +215,21 @@ def cmd_setup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    from prover.report import write_report
+
+    if len(args.runs) > 2:
+        raise ValueError("prover report takes one run directory, or two to compare")
+    text, files = write_report(args.runs, plots=not args.no_plots)
+    console = Console()
+    console.print(Markdown(text))
+    console.print("written: " + ", ".join(str(f) for f in files))
+    return 0
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     from prover.data import get_dataset
 
@@ -219,7 +237,13 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"prove": cmd_prove, "doctor": cmd_doctor, "setup": cmd_setup, "data": cmd_data}
+COMMANDS = {
+    "prove": cmd_prove,
+    "doctor": cmd_doctor,
+    "setup": cmd_setup,
+    "data": cmd_data,
+    "report": cmd_report,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -239,6 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ValueError,
         SetupError,
         DataError,
+        FileNotFoundError,
     ) as error:
         # Problems of the user's set-up or input: say what is wrong and the fix, without a traceback.
         print(f"prover {args.command}: {error}", file=sys.stderr)

@@ -23,6 +23,7 @@ from search import Candidate, SearchResult, Status, TacticRequest, Theorem
 logger = logging.getLogger(__name__)
 
 INSTALL_HINT = "Ray is not installed: pip install 'llemma-prover[ray]'"
+ACTOR_START_TIMEOUT = 300  # loading a model on an actor takes a while, but not forever
 
 
 def import_ray() -> Any:
@@ -90,20 +91,37 @@ async def run_on_ray(
     ray = import_ray()
     _connect(ray, config.run.ray or "auto")
     language = todo[0][0].language
+    resources = ray.cluster_resources()
+    cpus = int(resources.get("CPU", 1))
     model = None
     if config.generator.name != "portfolio":
-        gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
-        model = ray.remote(num_gpus=gpus, num_cpus=1)(ModelActor).remote(config, language)
-    # One prover actor per pool process: each actor owns a pool of one.
-    actors_count = max(1, config.env.workers)
+        on_gpu = resources.get("GPU", 0) >= 1
+        # On a GPU the model needs no CPU slot of its own; on a CPU-only cluster it takes one.
+        model = ray.remote(num_gpus=1 if on_gpu else 0, num_cpus=0 if on_gpu else 1)(ModelActor).remote(
+            config, language
+        )
+        cpus -= 0 if on_gpu else 1
+    # One prover actor per pool process (each owns a pool of one), as many as the cluster can place.
+    actors_count = max(1, min(config.env.workers, cpus))
+    if actors_count < config.env.workers:
+        logger.warning("the Ray cluster has room for %d prover actors, not %d", actors_count, config.env.workers)
     per_actor_env = dataclasses.replace(config.env, workers=1)
     actor_config = dataclasses.replace(config, env=per_actor_env)
     per_actor = max(1, math.ceil(config.run.concurrency / actors_count))
-    actor_class = ray.remote(num_cpus=1, max_restarts=1, max_concurrency=per_actor)(ProverActor)
+    actor_class = ray.remote(num_cpus=1, max_concurrency=per_actor)(ProverActor)
     actors = [
         actor_class.remote(actor_config, model, language, str(graphs_dir) if graphs_dir else None)
         for _ in range(actors_count)
     ]
+    placed = [a.__ray_ready__.remote() for a in actors] + ([model.__ray_ready__.remote()] if model else [])
+    ready, _ = await asyncio.to_thread(ray.wait, placed, num_returns=len(placed), timeout=ACTOR_START_TIMEOUT)
+    if len(ready) < len(placed):
+        for handle in [*actors, *([model] if model else [])]:
+            ray.kill(handle)
+        raise RuntimeError(
+            f"Ray could not start {len(placed)} actors within {ACTOR_START_TIMEOUT} s "
+            f"(cluster resources: {resources}); lower --workers or add nodes."
+        )
 
     async def one(index: int, theorem: Theorem, attempt: int) -> None:
         actor = actors[index % len(actors)]

@@ -166,6 +166,9 @@ class Runner:
         summary["wall_time"] = time.monotonic() - started
         summary["run_dir"] = str(self.run_dir)
         write_json(self.run_dir / SUMMARY, summary)
+        from prover.report import write_report
+
+        write_report([self.run_dir])
         return summary
 
     def _graphs_dir(self) -> Path | None:

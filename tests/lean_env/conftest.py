@@ -42,7 +42,7 @@ SCRIPT = {
 class FakeRepl:
     """Paths and the command line of one fake REPL set-up."""
 
-    def __init__(self, tmp_path: Path, import_delay: float = 0.0) -> None:
+    def __init__(self, tmp_path: Path, import_delay: float = 0.0, step_delay: float = 0.0) -> None:
         self.script = tmp_path / "script.json"
         self.script.write_text(json.dumps(SCRIPT))
         self.log = tmp_path / "header-loads.log"
@@ -68,3 +68,14 @@ class FakeRepl:
 @pytest.fixture
 def fake_repl(tmp_path) -> FakeRepl:
     return FakeRepl(tmp_path)
+
+
+def write_benchmark(path: Path, count: int) -> Path:
+    """``count`` theorems named r0, r1, ... cycling through the scripted statements t1, t2, t3."""
+    statements = [T1, T2, T3]
+    rows = [
+        {"name": f"r{i}", "split": "test", "header": HEADER, "formal_statement": statements[i % 3] + "\n"}
+        for i in range(count)
+    ]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return path

@@ -1,6 +1,6 @@
 """A stand-in for the Lean REPL executable, speaking its exact wire format for scripted theorems.
 
-Usage: python fake_repl.py --script SCRIPT.json [--log LOG] [--import-delay SECONDS]
+Usage: python fake_repl.py --script SCRIPT.json [--log LOG] [--import-delay SECONDS] [--step-delay SECONDS]
 
 Requests are read up to a blank line; replies are pretty-printed JSON over several
 lines followed by a blank line, like the real REPL's. The script (JSON):
@@ -33,12 +33,13 @@ def pretty(obj: dict) -> str:
 
 
 class FakeRepl:
-    def __init__(self, script: dict, log: str | None, import_delay: float) -> None:
+    def __init__(self, script: dict, log: str | None, import_delay: float, step_delay: float = 0.0) -> None:
         self.goals: dict[str, str] = script.get("goals", {})
         self.states: dict[str, dict] = script.get("states", {})
         self.axioms: dict[str, list[str]] = script.get("axioms", {})
         self.log = log
         self.import_delay = import_delay
+        self.step_delay = step_delay
         self.next_env = 0
         self.next_state = 0
         self.proof_states: dict[int, str] = {}
@@ -58,6 +59,7 @@ class FakeRepl:
         if "cmd" in request:
             return self.command(request)
         if "tactic" in request:
+            time.sleep(self.step_delay)
             return self.tactic(request["tactic"], request["proofState"])
         return {"message": f"Lean error:\nunsupported request {sorted(request)}"}
 
@@ -178,9 +180,10 @@ def main() -> None:
     parser.add_argument("--script", required=True)
     parser.add_argument("--log")
     parser.add_argument("--import-delay", type=float, default=0.0)
+    parser.add_argument("--step-delay", type=float, default=0.0)
     args = parser.parse_args()
     with open(args.script) as handle:
-        repl = FakeRepl(json.load(handle), args.log, args.import_delay)
+        repl = FakeRepl(json.load(handle), args.log, args.import_delay, args.step_delay)
     buffer: list[str] = []
     for line in sys.stdin:
         if line.strip():
