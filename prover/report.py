@@ -113,7 +113,7 @@ class Run:
         """Theorems solved within a budget of ``stat`` (expansions or wall_time), as (budget, solved)."""
         costs = []
         for records in self.by_name.values():
-            spent = [r["stats"].get(stat, 0) for r in records if self.proved(r)]
+            spent = [r.get("stats", {}).get(stat, 0) for r in records if self.proved(r)]
             if spent:
                 costs.append(min(spent))
         costs.sort()
