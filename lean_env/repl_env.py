@@ -228,9 +228,16 @@ class LeanReplProvider:
 
     language = "lean4"
 
-    def __init__(self, pool: ReplPool, *, allowed_axioms: Sequence[str] = DEFAULT_AXIOMS) -> None:
+    def __init__(
+        self,
+        pool: ReplPool,
+        *,
+        allowed_axioms: Sequence[str] = DEFAULT_AXIOMS,
+        versions: dict[str, str | None] | None = None,
+    ) -> None:
         self.pool = pool
         self.allowed_axioms = tuple(allowed_axioms)
+        self.versions = versions or {}
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[LeanReplEnv]:

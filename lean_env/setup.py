@@ -5,6 +5,7 @@ Every step is skipped when its result is already there, so running it again is c
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -137,3 +138,25 @@ def setup_lean(setup: LeanSetup, say: Callable[[str], None] = print) -> list[str
     if not setup.repl_binary.exists():
         raise SetupError(f"the REPL build finished but {setup.repl_binary} is missing")
     return ["--env", "lean-repl", "--lean-project", str(setup.project)]
+
+
+def project_versions(project: Path) -> dict[str, str | None]:
+    """Lean, Mathlib and REPL versions of a project made by `setup_lean` (for run manifests)."""
+    import json
+
+    def read(path: Path) -> str | None:
+        return path.read_text().strip() if path.is_file() else None
+
+    mathlib = None
+    manifest = project / "lake-manifest.json"
+    if manifest.is_file():
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            packages = json.loads(manifest.read_text())["packages"]
+            mathlib = next((p.get("rev") for p in packages if p.get("name") == "mathlib"), None)
+    repl = None
+    head = project / "repl" / ".git" / "HEAD"
+    if head.is_file():
+        repl = read(head)
+        if repl and repl.startswith("ref: "):
+            repl = read(project / "repl" / ".git" / repl.removeprefix("ref: ")) or repl
+    return {"lean": read(project / "lean-toolchain"), "mathlib": mathlib, "repl": repl}

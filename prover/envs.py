@@ -72,8 +72,12 @@ def _repl_pool(config: EnvConfig) -> ReplPool:
 @ENVIRONMENTS.register("lean-repl")
 def _lean_repl(config: EnvConfig, search: SearchConfig) -> EnvProvider:
     from lean_env.repl_env import LeanReplProvider
+    from lean_env.setup import project_versions
+    from prover.paths import lean_project_home
 
-    return LeanReplProvider(_repl_pool(config), allowed_axioms=config.axioms)
+    project = Path(config.lean_project).expanduser() if config.lean_project else lean_project_home()
+    versions = project_versions(project) if config.lean_project or not config.repl_command else {}
+    return LeanReplProvider(_repl_pool(config), allowed_axioms=config.axioms, versions=versions)
 
 
 @ENVIRONMENTS.register("leandojo")

@@ -206,6 +206,7 @@ def plot(runs: list[Run], out_dir: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     written = []
     for stat, label, filename in (
@@ -220,6 +221,7 @@ def plot(runs: list[Run], out_dir: Path) -> list[Path]:
             axes.step(xs, ys, where="post", label=run.path.name)
         axes.set_xlabel(label)
         axes.set_ylabel("theorems proved")
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.legend()
         axes.grid(alpha=0.3)
         figure.tight_layout()

@@ -56,3 +56,21 @@ def test_a_failing_step_names_itself(tmp_path, fake_tools):
     lake.write_text("#!/bin/sh\nexit 3\n")
     with pytest.raises(SetupError, match=r"lake update failed \(exit 3\)"):
         setup_lean(LeanSetup(tmp_path / "project"), lambda _: None)
+
+
+def test_project_versions_for_the_manifest(tmp_path, fake_tools):
+    import json
+
+    from lean_env.setup import project_versions
+
+    setup = LeanSetup(tmp_path / "project", "v4.9.0")
+    setup_lean(setup, lambda _: None)
+    (setup.project / "lake-manifest.json").write_text(
+        json.dumps({"packages": [{"name": "mathlib", "rev": "abc123"}, {"name": "aesop", "rev": "def"}]})
+    )
+    (setup.repl_dir / ".git" / "HEAD").write_text("0123456789abcdef\n")
+    assert project_versions(setup.project) == {
+        "lean": "leanprover/lean4:v4.9.0",
+        "mathlib": "abc123",
+        "repl": "0123456789abcdef",
+    }
