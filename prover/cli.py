@@ -121,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="pass rates, pass@k, budget curves and failures of a run (or two)")
     report.add_argument("runs", nargs="+", metavar="RUN_DIR", help="one run directory, or two to compare")
     report.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    bench = sub.add_parser("bench", help="measure search overhead, pipeline throughput, batching, header reuse")
+    bench.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    bench.add_argument("--small", action="store_true", help="a quick configuration (seconds, not minutes)")
+    bench.add_argument("--gpu", action="store_true", help="also time a 7B-shaped Llama on the GPU")
+    bench.add_argument("--lean-project", help="measure header reuse on this real Lean project")
     data = sub.add_parser("data", help="download pinned data sets")
     data.add_argument("action", choices=["get"])
     data.add_argument("dataset", help="minif2f")
@@ -230,6 +235,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+
+    from prover.bench import BenchConfig, run_bench
+    from prover.bench.table import print_tables
+
+    config = BenchConfig.small() if args.small else BenchConfig()
+    config = dataclasses.replace(config, gpu=args.gpu, lean_project=args.lean_project)
+    result = asyncio.run(run_bench(config))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print_tables(result)
+    return 0
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     from prover.data import get_dataset
 
@@ -243,6 +265,7 @@ COMMANDS = {
     "setup": cmd_setup,
     "data": cmd_data,
     "report": cmd_report,
+    "bench": cmd_bench,
 }
 
 

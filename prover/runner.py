@@ -87,8 +87,10 @@ class Runner:
         generator: TacticGenerator | None = None,
         on_start: Callable[[int, int], None] | None = None,
         on_result: Callable[[dict[str, Any]], None] | None = None,
+        report: bool = True,
     ) -> None:
         self.config = config
+        self.report = report
         self._env = env
         self._generator = generator
         self.on_start = on_start
@@ -166,9 +168,10 @@ class Runner:
         summary["wall_time"] = time.monotonic() - started
         summary["run_dir"] = str(self.run_dir)
         write_json(self.run_dir / SUMMARY, summary)
-        from prover.report import write_report
+        if self.report:
+            from prover.report import write_report
 
-        write_report([self.run_dir])
+            write_report([self.run_dir])
         return summary
 
     def _graphs_dir(self) -> Path | None:

@@ -168,7 +168,7 @@ async def test_ray_mode_gives_the_same_records_as_local_mode(tmp_path, local_ray
 
 async def test_ray_model_actor_serves_an_hf_model(tmp_path, local_ray):
     pytest.importorskip("torch", reason="the hf extra is not installed")
-    from tests.prover.tiny_model import tiny_model_and_tokenizer
+    from prover.bench.tiny import tiny_model_and_tokenizer
 
     model, tokenizer = tiny_model_and_tokenizer()
     model.save_pretrained(tmp_path / "model")

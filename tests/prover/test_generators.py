@@ -83,8 +83,8 @@ torch = pytest.importorskip("torch", reason="the hf extra (torch) is not install
 
 
 def hf_generator(decoding: str, samples: int = 4, prompt: str = "reprover"):
+    from prover.bench.tiny import tiny_model_and_tokenizer
     from prover.models.hf import HFGenerator
-    from tests.prover.tiny_model import tiny_model_and_tokenizer
 
     model, tokenizer = tiny_model_and_tokenizer()
     return HFGenerator(model, tokenizer, PROMPTS.get(prompt), samples=samples, decoding=decoding, max_new_tokens=8)
@@ -123,8 +123,8 @@ async def test_hf_logprob_is_the_models_own_probability_of_the_candidate():
 
 
 async def test_hf_cuts_candidates_at_the_stop_string():
+    from prover.bench.tiny import tiny_model_and_tokenizer
     from prover.models.hf import HFGenerator
-    from tests.prover.tiny_model import tiny_model_and_tokenizer
 
     model, tokenizer = tiny_model_and_tokenizer()
     gen = HFGenerator(model, tokenizer, PROMPTS.get("llemma"), samples=2, max_new_tokens=4)

@@ -1,4 +1,4 @@
-"""A tiny Llama and a BPE tokenizer, both built inside the test run: no downloads."""
+"""A tiny Llama and a BPE tokenizer built from a config on the spot: no downloads (tests and `prover bench`)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def tiny_model_and_tokenizer(seed: int = 0):
     raw = Tokenizer(models.BPE(unk_token="<unk>"))
     raw.pre_tokenizer = pre_tokenizers.Metaspace()
     raw.decoder = decoders.Metaspace()
-    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=["<pad>", "</s>", "<unk>"])
+    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=["<pad>", "</s>", "<unk>"], show_progress=False)
     raw.train_from_iterator(CORPUS * 10, trainer)
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="</s>", pad_token="<pad>", unk_token="<unk>")
     config = LlamaConfig(

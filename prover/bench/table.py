@@ -1,0 +1,66 @@
+"""The harness's figures as terminal tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def print_tables(result: dict[str, Any]) -> None:
+    console = Console()
+    overhead = Table(title="1. Search bookkeeping (environment and model excluded)")
+    for column in ("nodes", "expansions", "search µs / expansion", "total µs / expansion", "bytes / node"):
+        overhead.add_column(column, justify="right")
+    for row in result["search_overhead"]:
+        overhead.add_row(
+            f"{row['nodes']:,}",
+            f"{row['expansions']:,}",
+            f"{row['search_us_per_expansion']:.1f}",
+            f"{row['total_us_per_expansion']:.1f}",
+            f"{row['bytes_per_node']:.0f}",
+        )
+    console.print(overhead)
+
+    pipeline = Table(title=f"2. Pipeline (sequential baseline {result['sequential_tactics_per_s']:.1f} tactics/s)")
+    for column in ("W", "searches", "tactics/s", "bound", "utilisation", "speed-up", "× W", "mean batch"):
+        pipeline.add_column(column, justify="right")
+    for row in result["pipeline"]:
+        pipeline.add_row(
+            str(row["workers"]),
+            str(row["searches"]),
+            f"{row['tactics_per_s']:.0f}",
+            f"{row['bound_tactics_per_s']:.0f}",
+            f"{row['utilization']:.2f}",
+            f"{row['speedup_vs_sequential']:.1f}",
+            f"{row['speedup_vs_sequential'] / row['workers']:.2f}",
+            f"{row['mean_batch']:.1f}",
+        )
+    console.print(pipeline)
+
+    batching = result["batching"]
+    if "skipped" in batching:
+        console.print(f"3. Batching: skipped ({batching['skipped']})")
+    else:
+        console.print(
+            f"3. Batching, tiny hf model on the CPU: {batching['tactics_per_s_batched']:.0f} tactics/s batched, "
+            f"{batching['tactics_per_s_one_by_one']:.0f} one request per call: "
+            f"{batching['speedup']:.1f}x"
+        )
+    header = result["header_reuse"]
+    console.print(
+        f"4. Header reuse ({header['source']}): {header['start_s_with_reuse'] * 1000:.0f} ms per theorem "
+        f"with reuse, {header['start_s_without_reuse'] * 1000:.0f} ms without: {header['speedup']:.1f}x"
+    )
+    if "gpu" in result:
+        gpu = result["gpu"]
+        if "skipped" in gpu:
+            console.print(f"5. GPU: skipped ({gpu['skipped']})")
+        else:
+            console.print(
+                f"5. GPU ({gpu['device']}): {gpu['tokens_per_s']:.0f} tokens/s, "
+                f"{gpu['expansions_per_s']:.2f} expansions/s at {gpu['beams']} beams"
+            )
+    machine = result["machine"]
+    console.print(f"machine: {machine['cores']} cores, Python {machine['python']}, torch {machine['torch']}")

@@ -1,0 +1,44 @@
+"""The performance harness runs in its small configuration and reports well-formed figures.
+
+No timing thresholds here: the figures are measured, not asserted (see docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from prover.bench import BenchConfig, run_bench
+
+
+def finite(value) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+async def test_small_bench_has_every_figure():
+    pytest.importorskip("torch", reason="the batching figure needs the hf extra")
+    result = await run_bench(BenchConfig.small())
+    assert finite(result["search_overhead_us"]) and result["search_overhead_us"] > 0
+    assert [row["nodes"] for row in result["search_overhead"]] == [201, 2001]
+    assert all(finite(row["bytes_per_node"]) for row in result["search_overhead"])
+    assert [row["workers"] for row in result["pipeline"]] == [4, 8]
+    for row in result["pipeline"]:
+        assert finite(row["utilization"]) and row["utilization"] > 0
+        assert finite(row["speedup_vs_sequential"]) and row["speedup_vs_sequential"] > 0
+    assert finite(result["batching_speedup"]) and result["batching_speedup"] > 0
+    assert finite(result["header_reuse_speedup"]) and result["header_reuse_speedup"] > 0
+    assert result["machine"]["cores"] >= 1 and result["machine"]["python"]
+
+
+def test_bench_json_from_the_command_line():
+    done = subprocess.run(
+        [sys.executable, "-m", "prover.cli", "bench", "--small", "--json"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert {"search_overhead_us", "pipeline", "batching_speedup", "header_reuse_speedup", "machine"} <= set(result)
+    assert all({"workers", "utilization", "speedup_vs_sequential"} <= set(row) for row in result["pipeline"])
