@@ -60,14 +60,10 @@ async def search_overhead(config: BenchConfig) -> list[dict[str, float]]:
     rows = []
     theorem = Theorem("bench", "theorem bench : True := by")
     for nodes in config.overhead_sizes:
-        expansions = max(1, nodes // config.candidates)
+        budget = SearchConfig(max_expansions=max(1, nodes // config.candidates), max_depth=None, timeout=3600)
 
-        def search() -> BestFirstSearch:
-            return BestFirstSearch(
-                InstantEnv(),
-                SimulatedGenerator(config.candidates, a=0.0, b=0.0),
-                SearchConfig(max_expansions=expansions, max_depth=None, timeout=3600),
-            )
+        def search(budget: SearchConfig = budget) -> BestFirstSearch:
+            return BestFirstSearch(InstantEnv(), SimulatedGenerator(config.candidates, a=0.0, b=0.0), budget)
 
         stats = (await search().search(theorem)).stats  # timed without tracing: tracing slows Python down
         tracemalloc.start()
