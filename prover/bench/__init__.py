@@ -102,9 +102,9 @@ class _SimulatedProvider:
 
 
 async def _run_pipeline(
-    config: BenchConfig, workers: int, searches: int, *, batched: bool, out: Path
+    config: BenchConfig, workers: int, searches: int, *, batched: bool, out: Path, duration: float
 ) -> tuple[float, SimulatedGenerator]:
-    """Steady-state tactics per second through the real runner, run for ``config.duration`` seconds.
+    """Steady-state tactics per second through the real runner, run for ``duration`` seconds.
 
     The first and last fifth of the run are left out: the start (every search waits for its
     first model call) and the end (tactics in flight are cut off) are not the steady state.
@@ -130,14 +130,14 @@ async def _run_pipeline(
                 "out": str(out / ("batched" if batched else "sequential")),
                 "concurrency": searches,
             },
-            "search": {"timeout": config.duration, "max_expansions": None, "max_depth": None},
+            "search": {"timeout": duration, "max_expansions": None, "max_depth": None},
         },
         "bench",
     )
     started = time.perf_counter()
     await Runner(run, env=_SimulatedProvider(pool, concurrent=batched), generator=generator, report=False).run()
-    margin = config.duration / 5
-    return pool.rate(started + margin, started + config.duration - margin), simulated
+    margin = duration / 5
+    return pool.rate(started + margin, started + duration - margin), simulated
 
 
 async def pipeline(config: BenchConfig) -> tuple[list[dict[str, float]], float]:
@@ -145,13 +145,18 @@ async def pipeline(config: BenchConfig) -> tuple[list[dict[str, float]], float]:
     mean = config.latency.mean
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        sequential, _ = await _run_pipeline(config, 1, 1, batched=False, out=Path(tmp) / "seq")
+        # The sequential prover finishes few tactics per second: a longer run gives it a fair sample.
+        sequential, _ = await _run_pipeline(
+            config, 1, 1, batched=False, out=Path(tmp) / "seq", duration=3 * config.duration
+        )
         for workers in config.workers:
             # One search per worker: an expansion waits for its slowest candidate and for the model,
             # so a search keeps only a few tactics in flight on average.
             searches = max(8, 2 * workers)
             folder = Path(tmp) / f"w{workers}"
-            throughput, simulated = await _run_pipeline(config, workers, searches, batched=True, out=folder)
+            throughput, simulated = await _run_pipeline(
+                config, workers, searches, batched=True, out=folder, duration=config.duration
+            )
             gen_capacity = config.candidates * searches / (config.generator_a + config.generator_b * searches)
             bound = min(workers / mean, gen_capacity)
             rows.append(

@@ -11,13 +11,15 @@ from rich.table import Table
 def print_tables(result: dict[str, Any]) -> None:
     console = Console()
     overhead = Table(title="1. Search bookkeeping (environment and model excluded)")
-    for column in ("nodes", "expansions", "search µs / expansion", "total µs / expansion", "bytes / node"):
+    columns = ("nodes", "expansions", "search µs / expansion", "µs / node", "total µs / expansion", "bytes / node")
+    for column in columns:
         overhead.add_column(column, justify="right")
     for row in result["search_overhead"]:
         overhead.add_row(
             f"{row['nodes']:,}",
             f"{row['expansions']:,}",
             f"{row['search_us_per_expansion']:.1f}",
+            f"{row['search_us_per_node']:.1f}",
             f"{row['total_us_per_expansion']:.1f}",
             f"{row['bytes_per_node']:.0f}",
         )
