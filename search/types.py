@@ -97,6 +97,8 @@ class TacticRequest:
     goal: str
     theorem: Theorem
     tactics: tuple[str, ...] = ()
+    prefix: str = ""
+    """Text the tactic must start with (LeanCopilot's prefix); the model continues it."""
 
 
 class Status(enum.StrEnum):

@@ -92,10 +92,10 @@ class HFGenerator:
     async def propose(self, requests: Sequence[TacticRequest]) -> list[list[Candidate]]:
         if not requests:
             return []
-        prompts = [self.prompt.render(r) for r in requests]
-        return await asyncio.to_thread(self._generate, prompts)
+        return await asyncio.to_thread(self._generate, list(requests))
 
-    def _generate(self, prompts: list[str]) -> list[list[Candidate]]:
+    def _generate(self, requests: list[TacticRequest]) -> list[list[Candidate]]:
+        prompts = [self.prompt.text(r) for r in requests]
         torch = _require_torch()
         k = self.samples
         tokenizer = self.tokenizer
@@ -122,14 +122,14 @@ class HFGenerator:
         generated = out.sequences[:, -scores.shape[1] :].tolist()
         scores_list = scores.float().cpu().tolist()
         return [
-            rank_unique(self._candidate(generated[row], scores_list[row]) for row in range(i * k, (i + 1) * k))
-            for i in range(len(prompts))
+            rank_unique(self._candidate(request, generated[row], scores_list[row]) for row in range(i * k, (i + 1) * k))
+            for i, request in enumerate(requests)
         ]
 
-    def _candidate(self, ids: list[int], scores: list[float]) -> Candidate | None:
+    def _candidate(self, request: TacticRequest, ids: list[int], scores: list[float]) -> Candidate | None:
         length = self._length(ids)
         text = self.tokenizer.decode(ids[:length], skip_special_tokens=True)
-        tactic = self.prompt.parse(text)
+        tactic = self.prompt.tactic(request, text)
         if not tactic:
             return None
         logprob = float(sum(scores[:length]))

@@ -73,7 +73,7 @@ class OpenAIGenerator:
 
     def body(self, request: TacticRequest) -> dict[str, Any]:
         """The JSON body sent for one request."""
-        text = self.prompt.render(request)
+        text = self.prompt.text(request)
         body: dict[str, Any] = {
             "model": self.model,
             "n": self.samples,
@@ -93,16 +93,17 @@ class OpenAIGenerator:
 
     async def _one(self, request: TacticRequest) -> list[Candidate]:
         data = await self._post(self.body(request))
-        return rank_unique(self._candidate(choice) for choice in data.get("choices") or [])
+        return rank_unique(self._candidate(request, choice) for choice in data.get("choices") or [])
 
-    def _candidate(self, choice: dict[str, Any]) -> Candidate | None:
+    def _candidate(self, request: TacticRequest, choice: dict[str, Any]) -> Candidate | None:
         if self.api == "chat":
             text = (choice.get("message") or {}).get("content") or ""
             tokens = [t.get("logprob") for t in ((choice.get("logprobs") or {}).get("content") or [])]
         else:
             text = choice.get("text") or ""
             tokens = (choice.get("logprobs") or {}).get("token_logprobs") or []
-        tactic = self.prompt.parse(text)
+        # A completion continues the prefix; a chat answer is a whole tactic of its own.
+        tactic = self.prompt.parse(text) if self.api == "chat" else self.prompt.tactic(request, text)
         if not tactic:
             return None
         values = [float(v) for v in tokens if v is not None]

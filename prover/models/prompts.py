@@ -22,6 +22,14 @@ class PromptFormat:
     whole_proof: bool = False
     """The output is a complete proof rather than one tactic."""
 
+    def text(self, request: TacticRequest) -> str:
+        """The model's input: the rendered prompt, then the request's forced prefix."""
+        return self.render(request) + request.prefix
+
+    def tactic(self, request: TacticRequest, completion: str) -> str:
+        """The tactic in a continuation of ``text(request)`` (the prefix included)."""
+        return self.parse(request.prefix + completion)
+
     def parse(self, completion: str) -> str:
         """The tactic (or proof) in a model continuation of the rendered prompt."""
         text = completion

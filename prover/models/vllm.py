@@ -50,16 +50,16 @@ class VLLMGenerator:
     async def propose(self, requests: Sequence[TacticRequest]) -> list[list[Candidate]]:
         if not requests:
             return []
-        prompts = [self.prompt.render(r) for r in requests]
-        return await asyncio.to_thread(self._generate, prompts)
+        return await asyncio.to_thread(self._generate, list(requests))
 
-    def _generate(self, prompts: list[str]) -> list[list[Candidate]]:
+    def _generate(self, requests: list[TacticRequest]) -> list[list[Candidate]]:
         with self._lock:
             if self.decoding == "beam":
-                return self._beam(prompts)
-            return self._sample(prompts)
+                return self._beam(requests)
+            return self._sample(requests)
 
-    def _sample(self, prompts: list[str]) -> list[list[Candidate]]:
+    def _sample(self, requests: list[TacticRequest]) -> list[list[Candidate]]:
+        prompts = [self.prompt.text(r) for r in requests]
         params = self._vllm.SamplingParams(
             n=self.samples,
             temperature=self.temperature,
@@ -70,32 +70,30 @@ class VLLMGenerator:
         )
         outputs = self.llm.generate(prompts, params, use_tqdm=False)
         return [
-            self._ranked((o.text, o.cumulative_logprob or 0.0, len(o.token_ids)) for o in request.outputs)
-            for request in outputs
+            self._ranked(request, ((o.text, o.cumulative_logprob or 0.0, len(o.token_ids)) for o in output.outputs))
+            for request, output in zip(requests, outputs)
         ]
 
-    def _beam(self, prompts: list[str]) -> list[list[Candidate]]:
+    def _beam(self, requests: list[TacticRequest]) -> list[list[Candidate]]:
         from vllm.sampling_params import BeamSearchParams
 
+        prompts = [self.prompt.text(r) for r in requests]
         params = BeamSearchParams(beam_width=self.samples, max_tokens=self.max_new_tokens)
         outputs = self.llm.beam_search([{"prompt": p} for p in prompts], params)
+        tokenizer = self.llm.get_tokenizer()
         results = []
-        for prompt, output in zip(prompts, outputs):
-            # A beam's text is prompt plus continuation; its tokens likewise.
-            prompt_tokens = len(self.llm.get_tokenizer().encode(prompt))
-            results.append(
-                self._ranked(
-                    (
-                        s.text[len(prompt) :] if s.text.startswith(prompt) else s.text,
-                        s.cum_logprob,
-                        max(1, len(s.tokens) - prompt_tokens),
-                    )
-                    for s in output.sequences
-                )
-            )
+        for request, prompt, output in zip(requests, prompts, outputs):
+            # A beam's text and tokens both include the prompt.
+            prompt_tokens = len(tokenizer.encode(prompt))
+            beams = [
+                (s.text.removeprefix(prompt), s.cum_logprob, max(1, len(s.tokens) - prompt_tokens))
+                for s in output.sequences
+            ]
+            results.append(self._ranked(request, beams))
         return results
 
-    def _ranked(self, items: Any) -> list[Candidate]:
+    def _ranked(self, request: TacticRequest, items: Any) -> list[Candidate]:
         return rank_unique(
-            Candidate(self.prompt.parse(text), float(logprob), int(num_tokens)) for text, logprob, num_tokens in items
+            Candidate(self.prompt.tactic(request, text), float(logprob), int(num_tokens))
+            for text, logprob, num_tokens in items
         )
