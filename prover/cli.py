@@ -16,6 +16,7 @@ from prover.benchmarks import BenchmarkError
 from prover.config import ConfigError, ProveConfig, load_config, merge
 from prover.data import DataError
 from prover.envs import EnvUnavailable
+from prover.suggest import GoalFormatError
 from search import UnknownNameError
 
 logger = logging.getLogger("prover")
@@ -60,15 +61,8 @@ PROVE_FLAGS: dict[str, tuple[str, str]] = {
 }
 
 
-def _add_prove(sub: Any) -> None:
-    p = sub.add_parser("prove", help="search for proofs of a benchmark's theorems")
-    p.add_argument("--config", help="a shipped config name (see prover/configs) or a YAML file")
-    what = p.add_argument_group("what to prove")
-    what.add_argument("--benchmark", help="minif2f-test | minif2f-valid | PATH.jsonl | PATH.lean")
-    what.add_argument("--limit", type=int, help="only the first N theorems")
-    what.add_argument("--names", help="comma-separated theorem names")
-    what.add_argument("--shard", help="I/N: this run's share of the theorems")
-    env = p.add_argument_group("environment")
+def _add_env_flags(parser: argparse.ArgumentParser) -> None:
+    env = parser.add_argument_group("environment")
     env.add_argument("--env", help="lean-repl | leandojo | isabelle")
     env.add_argument("--lean-project", help="Lean project with Mathlib and the REPL")
     env.add_argument("--repl-command", help="the whole command that starts one REPL process")
@@ -78,7 +72,11 @@ def _add_prove(sub: Any) -> None:
     env.add_argument("--dojo-commit", help="leandojo: its commit")
     env.add_argument("--dojo-file", help="leandojo: file with the theorems ({Split} is filled per theorem)")
     env.add_argument("--pisa-address", help="HOST:PORT of a running PISA server")
-    gen = p.add_argument_group("generator")
+
+
+def _add_generator_flags(parser: argparse.ArgumentParser) -> None:
+    gen = parser.add_argument_group("generator")
+    gen.add_argument("--config", help="a shipped config name (see prover/configs) or a YAML file")
     gen.add_argument("--generator", help="portfolio | hf | vllm | openai")
     gen.add_argument("--model", help="hub id or local path (hf, vllm); model name (openai)")
     gen.add_argument("--tactics", help="comma-separated tactics for the portfolio generator")
@@ -89,13 +87,28 @@ def _add_prove(sub: Any) -> None:
     gen.add_argument("--decoding", choices=["beam", "sample"])
     gen.add_argument("--temperature", type=float)
     gen.add_argument("--max-new-tokens", type=int)
-    search = p.add_argument_group("search")
+
+
+def _add_search_flags(parser: argparse.ArgumentParser) -> None:
+    search = parser.add_argument_group("search")
     search.add_argument("--strategy", choices=["best-first", "whole-proof"])
     search.add_argument("--scoring", help="cumulative | avg-logprob | length-normalized")
     search.add_argument("--max-expansions", type=int)
     search.add_argument("--max-depth", type=int)
     search.add_argument("--timeout", type=float, help="seconds per theorem")
     search.add_argument("--tactic-timeout", type=float, help="seconds per tactic")
+
+
+def _add_prove(sub: Any) -> None:
+    p = sub.add_parser("prove", help="search for proofs of a benchmark's theorems")
+    what = p.add_argument_group("what to prove")
+    what.add_argument("--benchmark", help="minif2f-test | minif2f-valid | PATH.jsonl | PATH.lean | FOLDER")
+    what.add_argument("--limit", type=int, help="only the first N theorems")
+    what.add_argument("--names", help="comma-separated theorem names")
+    what.add_argument("--shard", help="I/N: this run's share of the theorems")
+    _add_env_flags(p)
+    _add_generator_flags(p)
+    _add_search_flags(p)
     run = p.add_argument_group("run")
     run.add_argument("--attempts", type=int, help="attempts per theorem (pass@k)")
     run.add_argument("--concurrency", type=int, help="theorems searched at once")
@@ -105,12 +118,42 @@ def _add_prove(sub: Any) -> None:
     run.add_argument("--keep-graphs", action="store_true", default=None, help="write each search graph as JSON")
 
 
+def _add_suggest(sub: Any) -> None:
+    p = sub.add_parser("suggest", help="ranked tactic suggestions for a goal, checked in Lean on request")
+    p.add_argument("goal", nargs="?", help="the goal text, e.g. 'x : ℕ\\nh : x = 2\\n⊢ x + x = 4'")
+    p.add_argument("--file", help="a Lean file: take the goal at the sorry on --line")
+    p.add_argument("--line", type=int, help="the line of the sorry in --file")
+    p.add_argument("--header", help="imports / opens for checking a bare goal (default: import Mathlib)")
+    p.add_argument("--check", action="store_true", help="run each suggestion in Lean and say what it did")
+    p.add_argument("--search", action="store_true", help="search for a whole proof within a small budget")
+    _add_env_flags(p)
+    _add_generator_flags(p)
+    _add_search_flags(p)
+
+
+def _add_serve(sub: Any) -> None:
+    p = sub.add_parser("serve", help="serve suggestions to LeanCopilot and LLMLean over HTTP")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    p.add_argument("--port", type=int, default=23337)
+    p.add_argument("--token", help="require this bearer token (default: $LLEMMA_PROVER_TOKEN if set)")
+    p.add_argument("--check", action="store_true", help="check suggestions in Lean when a request gives [CTX]")
+    p.add_argument("--max-concurrent", type=int, default=8, help="requests in flight before answering 429")
+    p.add_argument("--request-timeout", type=float, default=60.0, help="seconds per request before 504")
+    p.add_argument("--max-body", type=int, default=1 << 20, help="bytes per request body before 413")
+    p.add_argument("--suggestions", type=int, default=8, help="outputs per /generate request")
+    _add_env_flags(p)
+    _add_generator_flags(p)
+    _add_search_flags(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prover", description=__doc__)
     parser.add_argument("--version", action="version", version=f"llemma-prover {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_prove(sub)
+    _add_suggest(sub)
+    _add_serve(sub)
     sub.add_parser("doctor", help="check every component and say how to fix what is missing")
     setup = sub.add_parser("setup", help="install a prover backend (needs internet)")
     setup.add_argument("backend", choices=["lean"])
@@ -133,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def prove_config(args: argparse.Namespace) -> ProveConfig:
-    config = load_config(args.config) if args.config else ProveConfig()
+    config = load_config(args.config) if getattr(args, "config", None) else ProveConfig()
     overrides: dict[str, dict[str, Any]] = {}
     for dest, (section, field) in PROVE_FLAGS.items():
         value = getattr(args, dest, None)
@@ -195,6 +238,18 @@ def cmd_prove(args: argparse.Namespace) -> int:
         f"in {summary['wall_time']:.1f} s; results in {summary['run_dir']}"
     )
     return 0
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    from prover.suggest_cli import run_suggest
+
+    return asyncio.run(run_suggest(args, prove_config(args)))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from prover.suggest_cli import run_serve
+
+    return run_serve(args, prove_config(args))
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -266,6 +321,8 @@ COMMANDS = {
     "data": cmd_data,
     "report": cmd_report,
     "bench": cmd_bench,
+    "suggest": cmd_suggest,
+    "serve": cmd_serve,
 }
 
 
@@ -287,6 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         SetupError,
         DataError,
         FileNotFoundError,
+        GoalFormatError,
     ) as error:
         # Problems of the user's set-up or input: say what is wrong and the fix, without a traceback.
         print(f"prover {args.command}: {error}", file=sys.stderr)

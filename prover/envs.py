@@ -41,7 +41,8 @@ def build_env(config: EnvConfig, search: SearchConfig) -> EnvProvider:
     return ENVIRONMENTS.get(config.name)(config, search)
 
 
-def _repl_pool(config: EnvConfig) -> ReplPool:
+def repl_pool(config: EnvConfig) -> ReplPool:
+    """The REPL process pool the configuration names, or EnvUnavailable saying what is missing."""
     import shutil
 
     from lean_env.process import ReplSettings, default_repl_command, split_command
@@ -77,7 +78,7 @@ def _lean_repl(config: EnvConfig, search: SearchConfig) -> EnvProvider:
 
     project = Path(config.lean_project).expanduser() if config.lean_project else lean_project_home()
     versions = project_versions(project) if config.lean_project or not config.repl_command else {}
-    return LeanReplProvider(_repl_pool(config), allowed_axioms=config.axioms, versions=versions)
+    return LeanReplProvider(repl_pool(config), allowed_axioms=config.axioms, versions=versions)
 
 
 @ENVIRONMENTS.register("leandojo")
@@ -98,7 +99,7 @@ def _leandojo(config: EnvConfig, search: SearchConfig) -> EnvProvider:
     # Found proofs are checked by the REPL verifier when a REPL is configured, else by LeanDojo.
     verifier = None
     if config.repl_command or config.lean_project:
-        verifier = _repl_pool(config)
+        verifier = repl_pool(config)
     source = DojoSource(config.dojo_repo, config.dojo_commit, config.dojo_file)  # type: ignore[arg-type]
     return LeanDojoProvider(
         source, tactic_timeout=search.tactic_timeout, verifier=verifier, allowed_axioms=config.axioms

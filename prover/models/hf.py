@@ -126,6 +126,22 @@ class HFGenerator:
             for i, request in enumerate(requests)
         ]
 
+    async def encode(self, texts: Sequence[str]) -> list[list[float]]:
+        """Mean-pooled last hidden states (the encoder's, for an encoder-decoder): LeanCopilot's /encode."""
+        return await asyncio.to_thread(self._encode, list(texts))
+
+    def _encode(self, texts: list[str]) -> list[list[float]]:
+        torch = _require_torch()
+        encoded = self.tokenizer(texts, return_tensors="pt", padding=True).to(self.model.device)
+        with self._lock, torch.inference_mode():
+            if getattr(self.model.config, "is_encoder_decoder", False):
+                hidden = self.model.get_encoder()(**encoded).last_hidden_state
+            else:
+                hidden = self.model(**encoded, output_hidden_states=True).hidden_states[-1]
+            mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+        return pooled.float().cpu().tolist()
+
     def _candidate(self, request: TacticRequest, ids: list[int], scores: list[float]) -> Candidate | None:
         length = self._length(ids)
         text = self.tokenizer.decode(ids[:length], skip_special_tokens=True)

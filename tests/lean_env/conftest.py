@@ -15,10 +15,11 @@ G1 = "x : ℕ\nh : x = 2\n⊢ x + x = 4"
 T2 = "theorem t2 (a b : ℕ) : a + b = b + a := by"
 G2 = "a b : ℕ\n⊢ a + b = b + a"
 T3 = "theorem t3 : (1 : ℕ) = 2 := by"
+SUGGEST = "theorem suggestion_goal (x : ℕ) (h : x = 2) : x + x = 4 := by"  # G1 restated by `prover suggest`
 G3 = "⊢ 1 = 2"
 
 SCRIPT = {
-    "goals": {T1: G1, T2: G2, T3: G3},
+    "goals": {T1: G1, T2: G2, T3: G3, SUGGEST: G1},
     "states": {
         G1: {
             "subst h": ["⊢ 2 + 2 = 4"],

@@ -65,12 +65,13 @@ class FakeRepl:
 
     def command(self, request: dict) -> dict:
         text = request["cmd"]
-        if "env" not in request:  # a header: imports and options
+        if "env" not in request:  # a header (imports and options), or a whole file with sorries
             if self.log:
                 with open(self.log, "a") as handle:
                     handle.write(f"{os.getpid()}\n")
             time.sleep(self.import_delay)
-            return {"env": self.new_env()}
+            sorries = self.file_sorries(text)
+            return {"sorries": sorries, "env": self.new_env()} if sorries else {"env": self.new_env()}
         if request["env"] not in self.envs:
             return {"message": f"Lean error:\nunknown environment {request['env']}"}
         if "#print axioms" in text:
@@ -90,6 +91,28 @@ class FakeRepl:
                     "env": self.new_env(),
                 }
         return {"messages": [self.message("error", f"unknown statement: {text[:80]}")], "env": self.new_env()}
+
+    def file_sorries(self, text: str) -> list[dict]:
+        """A sorry for each scripted statement in a file whose proof is `sorry`, at the sorry's line."""
+        found = []
+        for statement, goal in self.goals.items():
+            start = text.find(statement)
+            if start < 0:
+                continue
+            after = text[start + len(statement) :]
+            if not after.lstrip().startswith("sorry"):
+                continue
+            at = start + len(statement) + (len(after) - len(after.lstrip()))
+            line = text.count("\n", 0, at) + 1
+            found.append(
+                {
+                    "proofState": self.new_state(goal),
+                    "pos": {"line": line, "column": 2},
+                    "goal": goal,
+                    "endPos": {"line": line, "column": 7},
+                }
+            )
+        return found
 
     @staticmethod
     def message(severity: str, data: str) -> dict:

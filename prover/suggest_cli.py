@@ -1,0 +1,84 @@
+"""The `prover suggest` and `prover serve` commands (argument handling and output)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from pathlib import Path
+
+from prover.config import ProveConfig
+from prover.envs import build_env, repl_pool
+from prover.models import BatchingGenerator, build_generator
+from prover.suggest import DEFAULT_HEADER, check_suggestions, goal_at, goal_theorem, header_of, search_proof, suggest
+
+# A suggestion search is interactive: a small budget unless the user gives one.
+SUGGEST_SEARCH = {"max_expansions": 20, "timeout": 60.0}
+
+
+async def run_suggest(args: argparse.Namespace, config: ProveConfig) -> int:
+    header = args.header if args.header is not None else DEFAULT_HEADER
+    if args.file:
+        if args.line is None:
+            raise ValueError("--file needs --line: the line of the sorry whose goal to use")
+        text = Path(args.file).read_text(encoding="utf-8")
+        pool = repl_pool(config.env)
+        try:
+            goal = await goal_at(pool.processes[0], text, args.line, pool.settings.header_timeout)
+        finally:
+            await pool.close()
+        header = header_of(text)
+    elif args.goal:
+        goal = args.goal.replace("\\n", "\n")
+    else:
+        raise ValueError("give a goal (quoted; \\n between lines) or --file F.lean --line L")
+    generator = build_generator(config.generator, "lean4")
+    if not (args.check or args.search):
+        for candidate in await suggest(generator, goal):
+            print(f"{candidate.logprob:9.3f}  {candidate.tactic}")
+        return 0
+    theorem = goal_theorem(goal, header)
+    provider = build_env(config.env, config.search)
+    try:
+        async with provider.session() as env:
+            if args.check:
+                candidates = await suggest(generator, goal, theorem)
+                for s in await check_suggestions(env, theorem, candidates, config.search.tactic_timeout):
+                    print(f"{s.score:9.3f}  {s.tactic:<40}  {s.check}")
+            if args.search:
+                budget = {k: v for k, v in SUGGEST_SEARCH.items() if getattr(args, k, None) is None}
+                search = dataclasses.replace(config.search, **budget)
+                result = await search_proof(env, generator, theorem, search)
+                if result.verified:
+                    print("proof:\n" + "\n".join(f"  {t}" for t in result.proof))
+                else:
+                    print(f"no proof found ({result.status.value}: {result.reason})")
+                    return 1
+    finally:
+        await provider.close()
+    return 0
+
+
+def run_serve(args: argparse.Namespace, config: ProveConfig) -> int:
+    import uvicorn
+
+    from prover.server import ServerConfig, create_app
+
+    generator = build_generator(config.generator, "lean4")
+    inner = generator.inner if isinstance(generator, BatchingGenerator) else generator
+    encoder = inner if hasattr(inner, "encode") else None
+    provider = build_env(config.env, config.search) if args.check else None
+    server = ServerConfig(
+        host=args.host,
+        port=args.port,
+        token=args.token or os.environ.get("LLEMMA_PROVER_TOKEN") or None,
+        max_body_bytes=args.max_body,
+        request_timeout=args.request_timeout,
+        max_concurrent=args.max_concurrent,
+        num_suggestions=args.suggestions,
+        check=args.check,
+        tactic_timeout=config.search.tactic_timeout,
+    )
+    app = create_app(generator, server, provider, encoder)
+    uvicorn.run(app, host=server.host, port=server.port, log_level="info")
+    return 0
