@@ -1,0 +1,170 @@
+"""Starting, health-checking, restarting and stopping PISA servers (only the ones we started)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from isabelle_env.client import PisaClient, PisaError
+
+logger = logging.getLogger(__name__)
+
+
+class PisaUnavailable(RuntimeError):
+    """PISA cannot start here; the message says what is missing and how to get it."""
+
+
+@dataclass(frozen=True, slots=True)
+class PisaSettings:
+    """Where Isabelle and PISA live, and how long to wait."""
+
+    isa_path: str
+    """The Isabelle2022 installation (the folder with bin/isabelle)."""
+    jar: str | None = None
+    """PISA-assembly-0.1.jar; the server class is chosen by port."""
+    command: tuple[str, ...] = ()
+    """A whole command starting a server on ``{port}`` instead of the jar (any PISA speaker)."""
+    start_timeout: float = 300.0
+    step_timeout: float = 10.0
+    call_timeout: float = 120.0
+    heap_dir: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    def argv(self, port: int) -> list[str]:
+        if self.command:
+            return [part.format(port=port) for part in self.command]
+        if not self.jar:
+            raise PisaUnavailable("no PISA jar given: pass --pisa-jar PATH, or --pisa-address of a running server")
+        return ["java", "-cp", self.jar, f"pisa.server.PisaOneStageServer{port}"]
+
+
+def check_heaps(settings: PisaSettings) -> None:
+    """Isabelle's HOL heaps must be built before PISA can start a session."""
+    if settings.command:
+        return  # a stand-in or a custom launcher: nothing of Isabelle to check
+    heap_root = Path(settings.heap_dir or Path.home() / ".isabelle")
+    heaps = list(heap_root.glob("Isabelle*/heaps/*/HOL")) if heap_root.exists() else []
+    if not heaps:
+        raise PisaUnavailable(
+            f"no HOL heap under {heap_root}. Build it once: "
+            f"{settings.isa_path}/bin/isabelle build -b -D {settings.isa_path}/src/HOL/ -j 8"
+        )
+
+
+class PisaServer:
+    """One PISA server process on one port, with a client connected to it."""
+
+    def __init__(self, settings: PisaSettings, port: int) -> None:
+        self.settings = settings
+        self.port = port
+        self.address = f"127.0.0.1:{port}"
+        self.client: PisaClient | None = None
+        self._proc: asyncio.subprocess.Process | None = None
+        self.restarts = 0
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._proc is None else self._proc.pid
+
+    async def start(self) -> PisaClient:
+        check_heaps(self.settings)
+        argv = self.settings.argv(self.port)
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+                start_new_session=True,
+                env={**os.environ, **self.settings.env},
+            )
+        except FileNotFoundError as error:
+            raise PisaUnavailable(
+                f"cannot start PISA ({error.filename} not found); see `prover setup isabelle`"
+            ) from None
+        client = PisaClient(self.address, timeout=self.settings.call_timeout, step_timeout=self.settings.step_timeout)
+        try:
+            await client.wait_ready(self.settings.start_timeout)
+        except PisaError:
+            await client.close()
+            await self.stop()
+            raise PisaUnavailable(
+                f"PISA did not answer on {self.address} within {self.settings.start_timeout:g} s"
+            ) from None
+        self.client = client
+        return client
+
+    async def restart(self) -> PisaClient:
+        """Isabelle ignores client deadlines: a step past its limit needs a fresh server."""
+        logger.warning("restarting the PISA server on port %d", self.port)
+        self.restarts += 1
+        await self.stop()
+        return await self.start()
+
+    async def stop(self) -> None:
+        """Stop the process group we started, by its id."""
+        client, self.client = self.client, None
+        if client is not None:
+            await client.close()
+        proc, self._proc = self._proc, None
+        if proc is None or proc.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(TimeoutError, ProcessLookupError):
+            async with asyncio.timeout(10):
+                await proc.wait()
+
+
+class PisaPool:
+    """Servers on distinct ports for parallel checking; a server is lent to one theory at a time."""
+
+    def __init__(self, settings: PisaSettings, ports: Sequence[int]) -> None:
+        self.servers = [PisaServer(settings, port) for port in ports]
+        self._free: asyncio.Queue[PisaServer] = asyncio.Queue()
+        for server in self.servers:
+            self._free.put_nowait(server)
+
+    @contextlib.asynccontextmanager
+    async def lease(self):  # type: ignore[no-untyped-def]
+        server = await self._free.get()
+        try:
+            if server.client is None:
+                await server.start()
+            yield server
+        finally:
+            self._free.put_nowait(server)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(server.stop() for server in self.servers))
+
+
+class RemotePisa:
+    """A server someone else runs (`--pisa-address`): never started or stopped by us."""
+
+    def __init__(self, address: str, settings: PisaSettings) -> None:
+        self.address = address
+        self.settings = settings
+        self.client: PisaClient | None = None
+        self.restarts = 0
+
+    async def start(self) -> PisaClient:
+        client = PisaClient(self.address, timeout=self.settings.call_timeout, step_timeout=self.settings.step_timeout)
+        await client.wait_ready(30)
+        self.client = client
+        return client
+
+    async def restart(self) -> PisaClient:
+        raise PisaUnavailable(
+            f"the PISA server at {self.address} is stuck on a step past its limit and is not ours to restart"
+        )
+
+    async def stop(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+            self.client = None

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("grpc", reason="the isabelle extra (grpcio) is not installed")
+
+from isabelle_env.client import PisaClient
+from tests.isabelle_env.fake_pisa import FakePisa
+
+STATEMENT = 'theorem t: fixes x :: real assumes h0: "2 * x = 4" shows "x = 2"'
+HAVE = 'have c0: "x * 2 = 4" using h0'
+SHOW = "then show ?thesis"
+SKETCH = f"""theorem t:
+  fixes x :: real
+  assumes h0: "2 * x = 4"
+  shows "x = 2"
+proof -
+  (* multiply out *)
+  {HAVE} sledgehammer
+  {SHOW} sledgehammer
+qed"""
+
+SCRIPT = {
+    "works": {HAVE: ["by simp", "by arith"], STATEMENT: ["by simp"]},
+    "hammer": {SHOW: "by (metis c0 mult.commute)"},
+    "hang": ["by hang"],
+}
+
+
+@pytest.fixture
+async def fake_pisa():
+    fake = FakePisa(SCRIPT)
+    port = await fake.start()
+    client = PisaClient(f"127.0.0.1:{port}", timeout=10, step_timeout=2)
+    await client.wait_ready(10)
+    yield fake, client
+    await client.close()
+    await fake.stop()
