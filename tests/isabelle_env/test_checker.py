@@ -29,7 +29,7 @@ async def test_client_speaks_the_tagged_grammar(fake_pisa):
 
 
 async def test_heuristics_in_order_then_the_hammer(fake_pisa):
-    fake, client = fake_pisa
+    _, client = fake_pisa
     result = await SketchChecker(client, "/opt/Isabelle2022").check(SKETCH)
     assert result.success, result.error
     first, second = result.gaps
