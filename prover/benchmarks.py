@@ -122,15 +122,101 @@ def load_lean_folder(folder: Path) -> list[Theorem]:
     return theorems
 
 
+_THEORY_IMPORTS = re.compile(r"\bimports\b(?P<imports>.*?)\bbegin\b", re.DOTALL)
+_ISABELLE_PROOF_START = ("sorry", "proof", "by ", "by(", "apply", "using", "unfolding", "oops")
+
+
+def parse_thy(text: str) -> tuple[str, str, list[str]]:
+    """(theorem name, statement text, imports) of a one-theorem miniF2F theory file."""
+    found = _THEORY_IMPORTS.search(text)
+    imports = [i.strip('"') for i in found.group("imports").split()] if found else ["Complex_Main"]
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.lstrip().startswith(("theorem", "lemma"))), None)
+    if start is None:
+        raise BenchmarkError("no theorem in the theory file")
+    statement = [lines[start]]
+    for line in lines[start + 1 :]:
+        if line.strip().startswith(_ISABELLE_PROOF_START) or line.strip() == "end":
+            break
+        statement.append(line)
+    name = re.split(r"[\s:\[]", lines[start].split(None, 1)[1].strip())[0]
+    return name, "\n".join(statement).rstrip(), imports
+
+
+def _informal(path: Path) -> dict[str, str]:
+    """miniF2F's informal/<split>/<name>.json beside isabelle/<split>/<name>.thy, when present."""
+    candidate = path.parent.parent.parent / "informal" / path.parent.name / f"{path.stem}.json"
+    return json.loads(candidate.read_text()) if candidate.is_file() else {}
+
+
+def load_isabelle_folder(folder: Path) -> list[Theorem]:
+    """Every `.thy` file (one theorem each), joined with its informal statement and proof by name."""
+    theorems = []
+    for path in sorted(folder.rglob("*.thy")):
+        name, statement, imports = parse_thy(path.read_text(encoding="utf-8"))
+        informal = _informal(path)
+        split = path.parent.name if path.parent.name in ("test", "valid") else None
+        theorems.append(
+            Theorem(
+                name=name,
+                statement=statement,
+                header=" ".join(imports),
+                language="isabelle",
+                informal_statement=informal.get("informal_statement"),
+                informal_proof=informal.get("informal_proof"),
+                split=split,
+                source=str(path),
+            )
+        )
+    return theorems
+
+
+@LOADERS.register("isabelle-jsonl")
+def load_isabelle_jsonl(path: Path) -> list[Theorem]:
+    """Rows with ``problem_name``, ``informal_statement``, ``informal_proof``, ``formal_statement``, ``imports``."""
+    theorems = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        missing = [k for k in ("problem_name", "formal_statement") if not row.get(k)]
+        if missing:
+            raise BenchmarkError(f"{path}:{number}: missing field(s) {', '.join(missing)}")
+        imports = row.get("imports") or ["Complex_Main"]
+        theorems.append(
+            Theorem(
+                name=row["problem_name"],
+                statement=row["formal_statement"].rstrip(),
+                header=" ".join(imports if isinstance(imports, list) else imports.split()),
+                language="isabelle",
+                informal_statement=row.get("informal_statement"),
+                informal_proof=row.get("informal_proof"),
+                split=row.get("split"),
+                source=f"{path}:{number}",
+            )
+        )
+    return theorems
+
+
 def _folder_digest(folder: Path) -> str:
     digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*.lean")):
+    for path in sorted([*folder.rglob("*.lean"), *folder.rglob("*.thy")]):
         digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
-def resolve(spec: str) -> tuple[Path, str | None, str]:
+def resolve(spec: str, language: str = "lean4") -> tuple[Path, str | None, str]:
     """The file behind a benchmark name or path, the split it selects, and its format."""
+    if language == "isabelle" and spec in ("minif2f-test", "minif2f-valid", "minif2f"):
+        root = data_home() / "minif2f"
+        split = None if spec == "minif2f" else spec.removeprefix("minif2f-")
+        folder = root / "isabelle" / split if split else root / "isabelle"
+        if not folder.is_dir():
+            raise BenchmarkError(
+                f"miniF2F for Isabelle is not in the local cache ({folder}). Copy facebookresearch/miniF2F's "
+                f"isabelle/ and informal/ folders to {root}, or pass the folder: --benchmark PATH/isabelle/valid"
+            )
+        return folder, None, "isabelle-folder"
     if spec in ("minif2f-test", "minif2f-valid", "minif2f"):
         path = data_home() / MINIF2F_FILE
         if not path.is_file():
@@ -142,7 +228,9 @@ def resolve(spec: str) -> tuple[Path, str | None, str]:
         return path, split, "jsonl"
     path = Path(spec)
     if path.is_dir():
-        return path, None, "folder"
+        return path, None, "isabelle-folder" if any(path.rglob("*.thy")) else "folder"
+    if path.suffix == ".jsonl" and language == "isabelle":
+        return path, None, "isabelle-jsonl"
     if not path.is_file():
         raise BenchmarkError(
             f"Benchmark {spec!r} is neither minif2f-test, minif2f-valid, an existing .jsonl or .lean file, "
@@ -170,11 +258,21 @@ def shard_of(name: str, count: int) -> int:
 
 
 def load_benchmark(
-    spec: str, *, names: tuple[str, ...] = (), limit: int | None = None, shard: str | None = None
+    spec: str,
+    *,
+    names: tuple[str, ...] = (),
+    limit: int | None = None,
+    shard: str | None = None,
+    language: str = "lean4",
 ) -> Benchmark:
     """Theorems of a benchmark, filtered by split, ``names``, ``shard`` and ``limit``, in file order."""
-    path, split, fmt = resolve(spec)
-    theorems = load_lean_folder(path) if fmt == "folder" else LOADERS.get(fmt)(path)
+    path, split, fmt = resolve(spec, language)
+    if fmt == "folder":
+        theorems = load_lean_folder(path)
+    elif fmt == "isabelle-folder":
+        theorems = load_isabelle_folder(path)
+    else:
+        theorems = LOADERS.get(fmt)(path)
     if split is not None:
         theorems = [t for t in theorems if t.split == split]
     if shard is not None:
@@ -189,5 +287,5 @@ def load_benchmark(
         theorems = [t for t in theorems if t.name in wanted]
     if limit is not None:
         theorems = theorems[:limit]
-    checksum = _folder_digest(path) if fmt == "folder" else _sha256(path)
+    checksum = _folder_digest(path) if fmt.endswith("folder") else _sha256(path)
     return Benchmark(spec, theorems, str(path), checksum)
