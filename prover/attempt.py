@@ -29,7 +29,14 @@ def attempt_seed(config: ProveConfig, name: str, attempt: int) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
-def strategy(config: ProveConfig, env: Any, generator: TacticGenerator) -> BestFirstSearch | WholeProofSearch:
+def strategy(config: ProveConfig, env: Any, generator: TacticGenerator, drafter: TacticGenerator | None = None) -> Any:
+    """The search the configuration names, over one environment."""
+    if config.run.strategy == "dsp":
+        from prover.dsp import DraftSketchProve, DSPConfig
+
+        return DraftSketchProve(
+            env, generator, drafter, DSPConfig(draft=config.run.draft, timeout=config.search.timeout)
+        )
     if config.run.strategy == "whole-proof":
         whole = WholeProofConfig(timeout=config.search.timeout, forbidden=config.search.forbidden)
         return WholeProofSearch(env, generator, whole)
@@ -65,12 +72,13 @@ async def prove_attempt(
     theorem: Theorem,
     attempt: int,
     graphs_dir: Path | None = None,
+    drafter: TacticGenerator | None = None,
 ) -> dict[str, Any]:
     """Search one theorem once; any failure of the environment becomes an `error` record."""
     seed = attempt_seed(config, theorem.name, attempt)
     try:
         async with provider.session() as env:
-            result = await strategy(config, env, generator).search(theorem)
+            result = await strategy(config, env, generator, drafter).search(theorem)
     except Exception as error:  # one theorem's failure never ends the run
         logger.exception("%s: the environment failed", theorem.name)
         result = SearchResult(theorem.name, Status.ERROR, reason=f"{type(error).__name__}: {error}")

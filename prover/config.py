@@ -72,6 +72,15 @@ class EnvConfig:
     dojo_file: str | None = None
     """LeanDojo: the file with the theorems; ``{split}`` / ``{Split}`` are filled per theorem."""
     pisa_address: str | None = None
+    """HOST:PORT of a PISA server someone else runs (never started or stopped by us)."""
+    isa_path: str | None = None
+    """The Isabelle2022 installation PISA uses (default: ~/Isabelle2022)."""
+    pisa_jar: str | None = None
+    """PISA-assembly-0.1.jar, to start our own servers."""
+    pisa_command: str | None = None
+    """A whole command starting a PISA server on ``{port}`` (instead of the jar)."""
+    pisa_ports: tuple[int, ...] = (8000,)
+    """Ports of the PISA servers we start, one per parallel check (PISA has a server class per port)."""
     axioms: tuple[str, ...] = ("propext", "Classical.choice", "Quot.sound")
     """Axioms a verified proof may depend on."""
 
@@ -83,7 +92,9 @@ class RunConfig:
     benchmark: str = "minif2f-test"
     limit: int | None = None
     names: tuple[str, ...] = ()
-    strategy: Literal["best-first", "whole-proof"] = "best-first"
+    strategy: Literal["best-first", "whole-proof", "dsp"] = "best-first"
+    draft: bool = False
+    """DSP: have the model draft the informal proof even when the problem has one."""
     attempts: int = 1
     concurrency: int = 8
     """Theorems searched at once."""

@@ -104,3 +104,29 @@ def _leandojo(config: EnvConfig, search: SearchConfig) -> EnvProvider:
     return LeanDojoProvider(
         source, tactic_timeout=search.tactic_timeout, verifier=verifier, allowed_axioms=config.axioms
     )
+
+
+@ENVIRONMENTS.register("isabelle")
+def _isabelle(config: EnvConfig, search: SearchConfig) -> EnvProvider:
+    try:
+        from isabelle_env.env import IsabelleProvider
+        from isabelle_env.server import PisaSettings
+    except ImportError as error:
+        raise EnvUnavailable(
+            f"the Isabelle backend needs grpcio: pip install 'llemma-prover[isabelle]' ({error})"
+        ) from None
+    from lean_env.process import split_command
+
+    isa_path = config.isa_path or str(Path.home() / "Isabelle2022")
+    settings = PisaSettings(
+        isa_path=isa_path,
+        jar=config.pisa_jar,
+        command=split_command(config.pisa_command) if config.pisa_command else (),
+        step_timeout=search.tactic_timeout,
+    )
+    if not (config.pisa_address or config.pisa_jar or config.pisa_command):
+        raise EnvUnavailable(
+            "no PISA server: pass --pisa-address HOST:PORT of a running one, or --pisa-jar PATH to start our own "
+            "(`prover setup isabelle` says how to get Isabelle2022, Java 11, the jar and the heaps)"
+        )
+    return IsabelleProvider(settings, ports=config.pisa_ports, address=config.pisa_address)

@@ -49,7 +49,7 @@ RESULT_FIELDS: dict[str, tuple[str, ...] | None] = {
         "api",
     ),
     "env": ("name", "axioms"),
-    "run": ("benchmark", "strategy", "attempts", "seed"),
+    "run": ("benchmark", "strategy", "attempts", "seed", "draft"),
 }
 
 
@@ -127,7 +127,10 @@ class Runner:
     async def run(self) -> dict[str, Any]:
         cfg = self.config
         self._check_names()
-        benchmark = load_benchmark(cfg.run.benchmark, names=cfg.run.names, limit=cfg.run.limit, shard=cfg.run.shard)
+        language = "isabelle" if cfg.env.name == "isabelle" else "lean4"
+        benchmark = load_benchmark(
+            cfg.run.benchmark, names=cfg.run.names, limit=cfg.run.limit, shard=cfg.run.shard, language=language
+        )
         if not benchmark.theorems:
             raise ConfigError(f"{cfg.run.benchmark}: no theorem selected (check --names, --limit, the split)")
         self._check_resume(benchmark)
@@ -187,11 +190,16 @@ class Runner:
         cfg = self.config
         try:
             generator = self._generator or build_generator(cfg.generator, benchmark.theorems[0].language)
+            drafter = None
+            if cfg.run.strategy == "dsp":
+                from prover.dsp import with_prompt
+
+                drafter = with_prompt(generator, "dsp-draft")
             limit = asyncio.Semaphore(max(1, cfg.run.concurrency))
 
             async def one(theorem: Theorem, attempt: int) -> None:
                 async with limit:
-                    line = await prove_attempt(cfg, env, generator, theorem, attempt, self._graphs_dir())
+                    line = await prove_attempt(cfg, env, generator, theorem, attempt, self._graphs_dir(), drafter)
                 finished(line)
 
             await asyncio.gather(*(one(t, a) for t, a in todo))

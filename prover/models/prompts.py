@@ -6,7 +6,7 @@ import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from search import Candidate, Registry, TacticRequest
+from search import Candidate, Registry, TacticRequest, Theorem
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,3 +147,73 @@ def render_whole_proof(request: TacticRequest) -> str:
 
 
 register(PromptFormat("whole-proof", render_whole_proof, stop=("```",), whole_proof=True))
+
+
+# -- Draft, sketch, prove (Isabelle): informal problem and proof, then a formal sketch --------------
+
+DSP_NUMBER_THEORY: tuple[tuple[str, str, str], ...] = (
+    (
+        "Show that for every natural number $n$, $n^2 + n$ is even.",
+        "We have $n^2 + n = n(n+1)$. Of two consecutive numbers one is even, so their product is even.",
+        'theorem even_square_plus:\n  fixes n :: nat\n  shows "even (n^2 + n)"\nproof -\n'
+        '  (* n^2 + n = n (n + 1) *)\n  have "n^2 + n = n * (n + 1)"\n    sledgehammer\n'
+        "  (* one of two consecutive numbers is even, so the product is even *)\n"
+        '  moreover have "even (n * (n + 1))"\n    sledgehammer\n  ultimately show ?thesis\n    sledgehammer\nqed',
+    ),
+    (
+        "What is the remainder when $2^{10}$ is divided by 7? Show that it is 2.",
+        "We compute $2^{10} = 1024 = 7 \\cdot 146 + 2$, so the remainder is 2.",
+        'theorem two_pow_ten_mod_seven:\n  "(2::nat)^10 mod 7 = 2"\nproof -\n'
+        '  (* 2^10 = 1024 *)\n  have "(2::nat)^10 = 1024"\n    sledgehammer\n'
+        "  (* 1024 = 7 * 146 + 2 *)\n  then show ?thesis\n    sledgehammer\nqed",
+    ),
+)
+
+DSP_OTHER: tuple[tuple[str, str, str], ...] = (
+    (
+        "If $3x + 2 = 11$, show that $x = 3$.",
+        "Subtracting 2 from both sides gives $3x = 9$; dividing by 3 gives $x = 3$.",
+        'theorem linear_equation:\n  fixes x :: real\n  assumes h0: "3 * x + 2 = 11"\n  shows "x = 3"\nproof -\n'
+        '  (* subtract 2 from both sides *)\n  have "3 * x = 9"\n    using h0 sledgehammer\n'
+        "  (* divide by 3 *)\n  then show ?thesis\n    sledgehammer\nqed",
+    ),
+    (
+        "Show that for all real numbers $a$ and $b$, $a^2 + b^2 \\geq 2ab$.",
+        "The square $(a - b)^2$ is not negative, and it expands to $a^2 - 2ab + b^2$.",
+        'theorem two_products:\n  fixes a b :: real\n  shows "a^2 + b^2 \\<ge> 2 * a * b"\nproof -\n'
+        '  (* the square of a - b is not negative *)\n  have "(a - b)^2 \\<ge> 0"\n    sledgehammer\n'
+        "  (* expanding it gives the claim *)\n  then show ?thesis\n    sledgehammer\nqed",
+    ),
+)
+
+_NUMBER_THEORY_WORDS = ("numbertheory", "remainder", "divisible", "prime", "divisor", "modulo", "gcd", "digit")
+
+
+def dsp_examples(theorem: Theorem) -> tuple[tuple[str, str, str], ...]:
+    """The few-shot set for a problem: number theory, or everything else."""
+    text = f"{theorem.name} {theorem.informal_statement or ''}".lower()
+    return DSP_NUMBER_THEORY if any(word in text for word in _NUMBER_THEORY_WORDS) else DSP_OTHER
+
+
+def _informal(statement: str, proof: str | None) -> str:
+    solution = "" if proof is None else f"{proof} *)"
+    return f"Informal:\n(*### Problem\n\n{statement}\n\n### Solution\n\n{solution}"
+
+
+def render_dsp(request: TacticRequest) -> str:
+    theorem = request.theorem
+    shots = "\n\n\n\n".join(
+        f"{_informal(problem, proof)}\n\nFormal:\n{formal}" for problem, proof, formal in dsp_examples(theorem)
+    )
+    query = _informal(theorem.informal_statement or "", theorem.informal_proof or "")
+    return f"{shots}\n\n\n\n{query}\n\nFormal:\n{theorem.statement}"
+
+
+def render_dsp_draft(request: TacticRequest) -> str:
+    theorem = request.theorem
+    shots = "\n\n\n\n".join(_informal(problem, proof) for problem, proof, _ in dsp_examples(theorem))
+    return f"{shots}\n\n\n\n{_informal(theorem.informal_statement or '', None)}"
+
+
+register(PromptFormat("dsp", render_dsp, stop=("\n\n\n",), whole_proof=True))
+register(PromptFormat("dsp-draft", render_dsp_draft, stop=(" *)", "*)"), whole_proof=True))
