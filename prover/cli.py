@@ -39,6 +39,11 @@ PROVE_FLAGS: dict[str, tuple[str, str]] = {
     "repl_command": ("env", "repl_command"),
     "workers": ("env", "workers"),
     "pisa_address": ("env", "pisa_address"),
+    "isa_path": ("env", "isa_path"),
+    "pisa_jar": ("env", "pisa_jar"),
+    "pisa_command": ("env", "pisa_command"),
+    "pisa_ports": ("env", "pisa_ports"),
+    "draft": ("run", "draft"),
     "memory_limit": ("env", "memory_limit_mb"),
     "dojo_repo": ("env", "dojo_repo"),
     "dojo_commit": ("env", "dojo_commit"),
@@ -72,6 +77,10 @@ def _add_env_flags(parser: argparse.ArgumentParser) -> None:
     env.add_argument("--dojo-commit", help="leandojo: its commit")
     env.add_argument("--dojo-file", help="leandojo: file with the theorems ({Split} is filled per theorem)")
     env.add_argument("--pisa-address", help="HOST:PORT of a running PISA server")
+    env.add_argument("--isa-path", help="the Isabelle2022 installation (default: ~/Isabelle2022)")
+    env.add_argument("--pisa-jar", help="PISA-assembly-0.1.jar, to start our own PISA servers")
+    env.add_argument("--pisa-command", help="a whole command starting a PISA server on {port}")
+    env.add_argument("--pisa-ports", help="comma-separated ports of the PISA servers we start (default 8000)")
 
 
 def _add_generator_flags(parser: argparse.ArgumentParser) -> None:
@@ -118,6 +127,24 @@ def _add_prove(sub: Any) -> None:
     run.add_argument("--keep-graphs", action="store_true", default=None, help="write each search graph as JSON")
 
 
+def _add_dsp(sub: Any) -> None:
+    p = sub.add_parser("dsp", help="draft, sketch, prove: informal proofs to Isabelle proofs")
+    what = p.add_argument_group("what to prove")
+    what.add_argument("--benchmark", help="minif2f-valid | minif2f-test | FOLDER of .thy | PATH.jsonl")
+    what.add_argument("--limit", type=int, help="only the first N problems")
+    what.add_argument("--names", help="comma-separated problem names")
+    what.add_argument("--shard", help="I/N: this run's share of the problems")
+    what.add_argument("--draft", action="store_true", default=None, help="draft the informal proof with the model")
+    _add_env_flags(p)
+    _add_generator_flags(p)
+    _add_search_flags(p)
+    run = p.add_argument_group("run")
+    run.add_argument("--attempts", type=int, help="attempts per problem")
+    run.add_argument("--concurrency", type=int, help="problems checked at once (one PISA server each)")
+    run.add_argument("--seed", type=int)
+    run.add_argument("--out", help="run directory (re-running with the same one resumes)")
+
+
 def _add_suggest(sub: Any) -> None:
     p = sub.add_parser("suggest", help="ranked tactic suggestions for a goal, checked in Lean on request")
     p.add_argument("goal", nargs="?", help="the goal text, e.g. 'x : ℕ\\nh : x = 2\\n⊢ x + x = 4'")
@@ -152,11 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_prove(sub)
+    _add_dsp(sub)
     _add_suggest(sub)
     _add_serve(sub)
     sub.add_parser("doctor", help="check every component and say how to fix what is missing")
     setup = sub.add_parser("setup", help="install a prover backend (needs internet)")
-    setup.add_argument("backend", choices=["lean"])
+    setup.add_argument("backend", choices=["lean", "isabelle"])
     setup.add_argument("--lean-project", help="where to create the Lean project (default: the cache)")
     setup.add_argument("--lean-version", default=None, help="Lean toolchain tag, e.g. v4.9.0")
     setup.add_argument("--mathlib-rev", help="Mathlib git revision (default: the tag of the Lean version)")
@@ -240,6 +268,34 @@ def cmd_prove(args: argparse.Namespace) -> int:
     return 0
 
 
+DSP_DEFAULTS = {
+    "env": {"name": "isabelle"},
+    "run": {"strategy": "dsp", "benchmark": "minif2f-valid"},
+    "generator": {"prompt": "dsp", "samples": 1, "decoding": "beam"},  # one greedy sketch
+}
+
+
+def cmd_dsp(args: argparse.Namespace) -> int:
+    from prover.runner import Runner
+
+    base = merge(ProveConfig(), DSP_DEFAULTS, "prover dsp defaults")
+    overrides: dict[str, dict[str, Any]] = {}
+    for dest, (section, field) in PROVE_FLAGS.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            overrides.setdefault(section, {})[field] = value
+    config = merge(load_config(args.config, base) if args.config else base, overrides, "command line")
+
+    def show(line: dict[str, Any]) -> None:
+        print(f"{line['status']:>7} {line['name']}  {line['reason'][:200]}", file=sys.stderr)
+
+    summary = asyncio.run(Runner(config, on_result=show).run())
+    print(
+        f"proved {summary['proved']}/{summary['total']} ({summary['pass_rate']:.1%}); results in {summary['run_dir']}"
+    )
+    return 0
+
+
 def cmd_suggest(args: argparse.Namespace) -> int:
     from prover.suggest_cli import run_suggest
 
@@ -265,6 +321,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_setup(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    if args.backend == "isabelle":
+        from isabelle_env.setup import isabelle_steps
+
+        for line in isabelle_steps():
+            print(line)
+        return 0
     from lean_env.setup import DEFAULT_LEAN_VERSION, LeanSetup, setup_lean
     from prover.paths import lean_project_home
 
@@ -322,6 +384,7 @@ COMMANDS = {
     "report": cmd_report,
     "bench": cmd_bench,
     "suggest": cmd_suggest,
+    "dsp": cmd_dsp,
     "serve": cmd_serve,
 }
 

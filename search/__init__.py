@@ -11,6 +11,7 @@ from search.best_first import BestFirstSearch, SearchConfig
 from search.protocols import ProofEnv, TacticGenerator
 from search.registry import Registry, UnknownNameError
 from search.types import (
+    Attempt,
     Candidate,
     Failed,
     GaveUp,
@@ -28,6 +29,7 @@ from search.types import (
 from search.whole_proof import WholeProofConfig, WholeProofSearch
 
 __all__ = [
+    "Attempt",
     "BestFirstSearch",
     "Candidate",
     "Failed",

@@ -1,0 +1,176 @@
+"""Draft, sketch, prove end to end over real gRPC to a PISA stand-in running as its own process."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+
+from prover.config import ProveConfig, merge
+from prover.models.prompts import PROMPTS
+from prover.runner import Runner
+from search import Candidate, TacticRequest, Theorem
+from tests.isabelle_env.conftest import HAVE, SCRIPT, SKETCH, STATEMENT
+
+PROOF = SKETCH.split("\n", 4)[4]  # what the model writes after the statement
+STATEMENT_TEXT = SKETCH.split("\nproof -")[0]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def problems(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def row(name, proof="Divide by 2.", statement=STATEMENT_TEXT):
+    return {
+        "problem_name": name,
+        "informal_statement": "If 2x = 4, show x = 2.",
+        "informal_proof": proof,
+        "formal_statement": statement.replace("theorem t:", f"theorem {name}:"),
+    }
+
+
+class SketchModel:
+    """Writes one sketch per problem; problem `hangs` gets a step that never answers."""
+
+    def __init__(self):
+        self.requests: list[TacticRequest] = []
+
+    async def propose(self, requests):
+        self.requests.extend(requests)
+        out = []
+        for request in requests:
+            proof = PROOF
+            if "hangs" in request.theorem.name:
+                proof = PROOF.replace(f"{HAVE} sledgehammer", f"{HAVE} by hang")
+            out.append([Candidate(proof, -1.0, 10)])
+        return out
+
+
+class DraftModel:
+    def __init__(self):
+        self.asked = 0
+
+    async def propose(self, requests):
+        self.asked += len(requests)
+        return [[Candidate("Halve both sides.", -1.0, 4)] for _ in requests]
+
+
+def dsp_config(tmp_path, bench, port, **run):
+    script = tmp_path / "pisa.json"
+    renamed = {k.replace("theorem t:", "theorem NAME:"): v for k, v in SCRIPT["works"].items()}
+    names = ("ok", "hangs", "after")
+    works = {**SCRIPT["works"], **{k.replace("NAME", n): v for k, v in renamed.items() for n in names}}
+    script.write_text(json.dumps({**SCRIPT, "works": works}))
+    command = f"{sys.executable} -m tests.isabelle_env.fake_pisa --port {{port}} --script {script}"
+    return merge(
+        ProveConfig(),
+        {
+            "env": {"name": "isabelle", "pisa_command": command, "pisa_ports": [port], "isa_path": "/opt/Isabelle2022"},
+            "run": {"benchmark": str(bench), "strategy": "dsp", "out": str(tmp_path / "run"), "concurrency": 1, **run},
+            "search": {"tactic_timeout": 1.0},
+            "generator": {"prompt": "dsp"},
+        },
+        "test",
+    )
+
+
+async def test_a_hung_step_restarts_the_server_and_the_batch_goes_on(tmp_path):
+    bench = problems(tmp_path / "p.jsonl", [row("ok"), row("hangs"), row("after")])
+    model = SketchModel()
+    config = dsp_config(tmp_path, bench, free_port())
+    summary = await Runner(config, generator=model).run()
+    records = {r["name"]: r for r in map(json.loads, (tmp_path / "run" / "results.jsonl").read_text().splitlines())}
+    assert records["ok"]["status"] == "proved" and records["ok"]["verified"]
+    assert "by simp" in records["ok"]["proof"] and "by (metis c0 mult.commute)" in records["ok"]["proof"]
+    assert "gap 0: by simp" in records["ok"]["reason"]
+    assert records["hangs"]["status"] == "failed" and "restarted" in records["hangs"]["reason"]
+    assert records["after"]["status"] == "proved"  # on the restarted server
+    assert summary["proved"] == 2
+    assert "Formal:\ntheorem ok:" in PROMPTS.get("dsp").render(model.requests[0])
+
+
+async def test_the_draft_step_writes_the_missing_informal_proof(tmp_path, monkeypatch):
+    from prover import dsp
+
+    bench = problems(tmp_path / "p.jsonl", [row("ok", proof=None)])
+    model, drafter = SketchModel(), DraftModel()
+    config = dsp_config(tmp_path, bench, free_port())
+    monkeypatch.setattr(dsp, "with_prompt", lambda generator, prompt: drafter)  # the model behind the draft prompt
+    await Runner(config, generator=model).run()
+    assert drafter.asked == 1
+    assert model.requests[0].theorem.informal_proof == "Halve both sides."
+
+
+def test_prompts_render_and_parse():
+    theorem = Theorem(
+        "mathd_numbertheory_1",
+        STATEMENT,
+        language="isabelle",
+        informal_statement="Find the remainder.",
+        informal_proof="Compute it.",
+    )
+    request = TacticRequest(theorem.statement, theorem)
+    text = PROMPTS.get("dsp").render(request)
+    assert "(2::nat)^10 mod 7" in text  # the number-theory examples for a number-theory problem
+    assert text.endswith(f"### Solution\n\nCompute it. *)\n\nFormal:\n{STATEMENT}")
+    other = Theorem("mathd_algebra_1", STATEMENT, language="isabelle", informal_statement="Solve.", informal_proof="x")
+    assert "linear_equation" in PROMPTS.get("dsp").render(TacticRequest(STATEMENT, other))
+    assert PROMPTS.get("dsp").parse('\nproof -\n  have "a"\n    sledgehammer\nqed\n\n\nInformal:') == (
+        'proof -\n  have "a"\n    sledgehammer\nqed'
+    )
+    draft = PROMPTS.get("dsp-draft")
+    assert draft.render(request).endswith("### Problem\n\nFind the remainder.\n\n### Solution\n\n")
+    assert draft.parse("We compute. *)\n\nFormal:") == "We compute."
+
+
+def test_prover_dsp_command(tmp_path):
+    bench = problems(tmp_path / "p.jsonl", [row("ok")])
+    config = dsp_config(tmp_path, bench, free_port())
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "prover.cli",
+            "dsp",
+            "--benchmark",
+            str(bench),
+            "--pisa-command",
+            config.env.pisa_command,
+            "--pisa-ports",
+            str(config.env.pisa_ports[0]),
+            "--isa-path",
+            "/opt/Isabelle2022",
+            "--generator",
+            "portfolio",
+            "--tactics",
+            PROOF,
+            "--out",
+            str(tmp_path / "cli"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "proved 1/1" in done.stdout
+    (record,) = map(json.loads, (tmp_path / "cli" / "results.jsonl").read_text().splitlines())
+    assert record["status"] == "proved" and record["verification"]["method"] == "isabelle sketch check (DSP)"
+
+
+def test_without_pisa_the_command_says_what_to_do(tmp_path):
+    bench = problems(tmp_path / "p.jsonl", [row("ok")])
+    done = subprocess.run(
+        [sys.executable, "-m", "prover.cli", "dsp", "--benchmark", str(bench)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "--pisa-address" in done.stderr and "prover setup isabelle" in done.stderr
