@@ -56,6 +56,7 @@ class IsabelleEnv:
         self.settings = settings
         self.theorem: Theorem | None = None
         self._names: dict[tuple[str, ...], str] = {}
+        self._hammered: dict[tuple[str, ...], str] = {}  # state path -> the tactic Sledgehammer found there
         self._counter = itertools.count()
         self._generation = -1
         self._folder = Path(tempfile.mkdtemp(prefix="isabelle-env-"))
@@ -95,6 +96,8 @@ class IsabelleEnv:
         return self._names[path]
 
     async def apply(self, goals: Goals, tactic: str, timeout: float) -> Outcome:
+        if tactic.strip() == "sledgehammer":
+            return await self._hammer(goals)
         if tactic.strip() in GAPS:
             return GaveUp(f"{tactic.strip()} proves nothing")
         reason = forbidden_step(tactic)
@@ -117,10 +120,43 @@ class IsabelleEnv:
             return Proved()
         return Goals(result.text, max(1, result.text.count("subgoal")), handle=IsaHandle(path))
 
+    async def _hammer(self, goals: Goals) -> Outcome:
+        """Sledgehammer as a step: the tactic it finds is what the proof records and replays."""
+        path = (*goals.handle.path, "sledgehammer")
+        try:
+            parent = await self._state(goals.handle.path)
+            name = f"s{next(self._counter)}"
+            found = await self.client.hammer(parent, name, self.settings.call_timeout)
+        except PisaStepError as error:
+            return Failed(str(error))
+        except PisaTimeout as error:
+            await self.server.restart()
+            return TimedOut(error.seconds)
+        self._hammered[goals.handle.path] = found
+        self._names[path] = name
+        if await self.client.is_finished(name):
+            return Proved(found)
+        return Goals(await self.client.get_state(name), 1, handle=IsaHandle(path))
+
+    def concrete(self, proof: Sequence[str]) -> list[str] | None:
+        """The proof with each `sledgehammer` replaced by the tactic it found there (None if unknown)."""
+        steps: list[str] = []
+        for index, step in enumerate(proof):
+            if step.strip() == "sledgehammer":
+                found = self._hammered.get(tuple(proof[:index]))
+                if found is None:
+                    return None
+                steps.append(found)
+            else:
+                steps.append(step)
+        return steps
+
     async def verify(self, theorem: Theorem, proof: Sequence[str] | str) -> Verdict:
         """Replay the steps from a fresh theory; proof level 0 and no error after the last one."""
         method = "isabelle: replayed from a fresh theory"
-        steps = [proof] if isinstance(proof, str) else list(proof)
+        steps = [proof] if isinstance(proof, str) else self.concrete(list(proof))
+        if steps is None:
+            return Verdict(False, "a sledgehammer step with no tactic found for it", method)
         for step in steps:
             reason = forbidden_step(step)
             if reason is not None or step.strip() in GAPS:

@@ -133,7 +133,8 @@ class FakePisa(pb_grpc.ServerServicer):
         if action.startswith(("by ", "apply ")):
             if not stack:
                 return "Step error: No proof state"
-            if action in self.works.get(stack[-1], []):
+            # A tactic Sledgehammer found works as an ordinary step too (Isabelle reconstructed it).
+            if action in self.works.get(stack[-1], []) or action == self.hammer.get(stack[-1]):
                 return stack[:-1]
             return f'Step error: Failed to finish proof\nAt command "{action.split()[0]}"'
         return f"Step error: Outer syntax error: unknown command {action.split()[0]!r}"
