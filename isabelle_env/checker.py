@@ -16,22 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from isabelle_env.client import PisaClient, PisaStepError, PisaTimeout
+from isabelle_env.heuristics import HEURISTICS
 
 logger = logging.getLogger(__name__)
 
-HEURISTICS: tuple[str, ...] = (
-    "by auto",
-    "by simp",
-    "by blast",
-    "by fastforce",
-    "by force",
-    "by eval",
-    "by presburger",
-    "by sos",
-    "by arith",
-    "by linarith",
-    "by (auto simp: field_simps)",
-)
 GAPS = ("sledgehammer", "sorry", "oops")
 DEFAULT_IMPORTS = (
     "Complex_Main",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from isabelle_env.heuristics import HEURISTICS
 from search import Candidate, TacticRequest
 
 LEAN_TACTICS: tuple[str, ...] = (
@@ -23,20 +24,7 @@ LEAN_TACTICS: tuple[str, ...] = (
 )
 
 # The draft-sketch-prove heuristics in their documented order, then Sledgehammer.
-ISABELLE_TACTICS: tuple[str, ...] = (
-    "by auto",
-    "by simp",
-    "by blast",
-    "by fastforce",
-    "by force",
-    "by eval",
-    "by presburger",
-    "by sos",
-    "by arith",
-    "by linarith",
-    "by (auto simp: field_simps)",
-    "sledgehammer",
-)
+ISABELLE_TACTICS: tuple[str, ...] = (*HEURISTICS, "sledgehammer")
 
 
 class PortfolioGenerator:
