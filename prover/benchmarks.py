@@ -213,8 +213,8 @@ def resolve(spec: str, language: str = "lean4") -> tuple[Path, str | None, str]:
         folder = root / "isabelle" / split if split else root / "isabelle"
         if not folder.is_dir():
             raise BenchmarkError(
-                f"miniF2F for Isabelle is not in the local cache ({folder}). Copy facebookresearch/miniF2F's "
-                f"isabelle/ and informal/ folders to {root}, or pass the folder: --benchmark PATH/isabelle/valid"
+                f"miniF2F for Isabelle is not in the local cache ({folder}). Run `prover data get minif2f-isabelle`, "
+                "or pass the folder: --benchmark PATH/isabelle/valid"
             )
         return folder, None, "isabelle-folder"
     if spec in ("minif2f-test", "minif2f-valid", "minif2f"):

@@ -199,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--lean-project", help="measure header reuse on this real Lean project")
     data = sub.add_parser("data", help="download pinned data sets")
     data.add_argument("action", choices=["get"])
-    data.add_argument("dataset", help="minif2f")
+    data.add_argument("dataset", help="minif2f (Lean 4, DeepSeek's file) | minif2f-isabelle (theories and informal)")
     return parser
 
 
