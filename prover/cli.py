@@ -203,8 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def prove_config(args: argparse.Namespace) -> ProveConfig:
-    config = load_config(args.config) if getattr(args, "config", None) else ProveConfig()
+def prove_config(args: argparse.Namespace, base: ProveConfig | None = None) -> ProveConfig:
+    """``base`` (the defaults), then ``--config``, then the flags the user gave."""
+    base = base or ProveConfig()
+    config = load_config(args.config, base) if getattr(args, "config", None) else base
     overrides: dict[str, dict[str, Any]] = {}
     for dest, (section, field) in PROVE_FLAGS.items():
         value = getattr(args, dest, None)
@@ -278,13 +280,7 @@ DSP_DEFAULTS = {
 def cmd_dsp(args: argparse.Namespace) -> int:
     from prover.runner import Runner
 
-    base = merge(ProveConfig(), DSP_DEFAULTS, "prover dsp defaults")
-    overrides: dict[str, dict[str, Any]] = {}
-    for dest, (section, field) in PROVE_FLAGS.items():
-        value = getattr(args, dest, None)
-        if value is not None:
-            overrides.setdefault(section, {})[field] = value
-    config = merge(load_config(args.config, base) if args.config else base, overrides, "command line")
+    config = prove_config(args, merge(ProveConfig(), DSP_DEFAULTS, "prover dsp defaults"))
 
     def show(line: dict[str, Any]) -> None:
         print(f"{line['status']:>7} {line['name']}  {line['reason'][:200]}", file=sys.stderr)
