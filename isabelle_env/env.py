@@ -156,24 +156,24 @@ class IsabelleEnv:
         method = "isabelle: replayed from a fresh theory"
         steps = [proof] if isinstance(proof, str) else self.concrete(list(proof))
         if steps is None:
-            return Verdict(False, "a sledgehammer step with no tactic found for it", method)
+            return Verdict(False, "a sledgehammer step with no tactic found for it", method, "isabelle")
         for step in steps:
             reason = forbidden_step(step)
             if reason is not None or step.strip() in GAPS:
-                return Verdict(False, f"{step!r}: {reason or 'an unfilled gap'}", method)
+                return Verdict(False, f"{step!r}: {reason or 'an unfilled gap'}", method, "isabelle")
         try:
             state = await self._initialise(theorem)
             for index, step in enumerate(steps):
                 state = (await self.client.step(state, step, f"v{next(self._counter)}")).name
                 if index == len(steps) - 1:
                     finished = await self.client.is_finished(state)
-                    return Verdict(finished, "" if finished else "goals remain after the last step", method)
+                    return Verdict(finished, "" if finished else "goals remain after the last step", method, "isabelle")
         except PisaStepError as error:
-            return Verdict(False, str(error), method)
+            return Verdict(False, str(error), method, "isabelle")
         except PisaTimeout as error:
             await self.server.restart()
-            return Verdict(False, f"the check timed out: {error}", method)
-        return Verdict(False, "the proof is empty", method)
+            return Verdict(False, f"the check timed out: {error}", method, "isabelle")
+        return Verdict(False, "the proof is empty", method, "isabelle")
 
     async def check_sketch(self, sketch: str, theorem: Theorem, config: Any) -> CheckResult:
         """Fill the sketch's gaps (DSP); a hung step restarts the server and fails this sketch only."""

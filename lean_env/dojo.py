@@ -135,7 +135,7 @@ class LeanDojoEnv:
         if check_proof is None:
             from lean_dojo.interaction.dojo import check_proof
         ok = await asyncio.to_thread(check_proof, self._dojo_theorem(theorem), "by\n" + body)
-        return Verdict(bool(ok), "" if ok else "the file did not compile with the proof", method)
+        return Verdict(bool(ok), "" if ok else "the file did not compile with the proof", method, "leandojo")
 
     async def close(self) -> None:
         dojo, self._dojo = self._dojo, None

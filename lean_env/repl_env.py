@@ -219,7 +219,7 @@ async def check(process: ReplProcess, plan: CheckPlan, allowed_axioms: Sequence[
                 if attempt == RESTART_RETRIES - 1:
                     raise
     except ReplFailure as error:
-        return Verdict(False, f"the check could not run: {error}", "lean-repl whole-theorem check")
+        return Verdict(False, f"the check could not run: {error}", "lean-repl whole-theorem check", "repl")
     return judge(plan, reply, allowed_axioms)
 
 

@@ -85,13 +85,13 @@ def plan_check(theorem: Theorem, proof: Sequence[str] | str) -> CheckPlan | Verd
         verdict = screen(step)
         if verdict is not None:
             kind, word = verdict
-            return Verdict(False, f"the proof uses {word!r} ({kind.replace('_', ' ')})", "screen")
+            return Verdict(False, f"the proof uses {word!r} ({kind.replace('_', ' ')})", "screen", "screen")
     try:
         body = proof_body(theorem, proof)
     except (StatementChanged, ValueError) as error:
-        return Verdict(False, str(error), "screen")
+        return Verdict(False, str(error), "screen", "screen")
     if not body.strip():
-        return Verdict(False, "the proof is empty", "screen")
+        return Verdict(False, "the proof is empty", "screen", "screen")
     name = declared_name(theorem)
     text = f"{checked_statement(theorem)}\n{body}\n\n#print axioms {name}\n"
     return CheckPlan(theorem, name, text)
@@ -101,22 +101,22 @@ def judge(plan: CheckPlan, reply: Reply, allowed_axioms: Sequence[str] = DEFAULT
     """Accept only a clean elaboration whose axioms are all allowed."""
     method = "lean-repl whole-theorem check"
     if not isinstance(reply, CommandReply):
-        return Verdict(False, f"Lean rejected the check: {getattr(reply, 'message', reply)}", method)
+        return Verdict(False, f"Lean rejected the check: {getattr(reply, 'message', reply)}", method, "repl")
     errors = reply.errors()
     if errors:
-        return Verdict(False, f"error: {errors[0].data}", method)
+        return Verdict(False, f"error: {errors[0].data}", method, "repl")
     for message in reply.messages or []:
         if "sorry" in message.data and message.severity == "warning":
-            return Verdict(False, f"the proof relies on sorry: {message.data}", method)
+            return Verdict(False, f"the proof relies on sorry: {message.data}", method, "repl")
     if reply.sorries:
-        return Verdict(False, "the proof leaves sorry goals", method)
+        return Verdict(False, "the proof leaves sorry goals", method, "repl")
     axioms = _axioms_of(plan.name, reply)
     if axioms is None:
-        return Verdict(False, f"no `#print axioms {plan.name}` output: the theorem was not declared", method)
+        return Verdict(False, f"no `#print axioms {plan.name}` output: the theorem was not declared", method, "repl")
     extra = [a for a in axioms if a not in allowed_axioms]
     if extra:
-        return Verdict(False, f"the proof depends on disallowed axioms: {', '.join(extra)}", method)
-    return Verdict(True, f"axioms: {', '.join(axioms) or 'none'}", method)
+        return Verdict(False, f"the proof depends on disallowed axioms: {', '.join(extra)}", method, "repl")
+    return Verdict(True, f"axioms: {', '.join(axioms) or 'none'}", method, "repl")
 
 
 def _axioms_of(name: str, reply: CommandReply) -> list[str] | None:

@@ -103,7 +103,7 @@ class DraftSketchProve:
             )
             attempts.append(Attempt(sketch, checked.success, "; ".join(filter(None, [checked.error, gaps]))))
             if checked.success:
-                verdict = Verdict(True, f"{len(checked.gaps)} gap(s) filled", "isabelle sketch check (DSP)")
+                verdict = Verdict(True, f"{len(checked.gaps)} gap(s) filled", "isabelle sketch check (DSP)", "isabelle")
                 result = SearchResult(theorem.name, Status.PROVED, proof=checked.proof, verified=True, verdict=verdict)
                 result.reason = "; ".join(f"gap {g.index}: {g.closed_by}" for g in checked.gaps)
                 return result

@@ -11,6 +11,7 @@ from search.best_first import BestFirstSearch, SearchConfig
 from search.protocols import ProofEnv, TacticGenerator
 from search.registry import Registry, UnknownNameError
 from search.types import (
+    VERIFICATION_LEVELS,
     Attempt,
     Candidate,
     Failed,
@@ -25,10 +26,12 @@ from search.types import (
     Theorem,
     TimedOut,
     Verdict,
+    VerificationLevel,
 )
 from search.whole_proof import WholeProofConfig, WholeProofSearch
 
 __all__ = [
+    "VERIFICATION_LEVELS",
     "Attempt",
     "BestFirstSearch",
     "Candidate",
@@ -49,6 +52,7 @@ __all__ = [
     "TimedOut",
     "UnknownNameError",
     "Verdict",
+    "VerificationLevel",
     "WholeProofConfig",
     "WholeProofSearch",
 ]

@@ -72,13 +72,26 @@ class GaveUp:
 Outcome = Goals | Proved | Failed | TimedOut | GaveUp
 
 
+VerificationLevel = Literal["screen", "repl", "kernel", "leandojo", "isabelle"]
+"""How far a proof was checked, weakest to strongest for Lean: ``screen`` (refused as text,
+before any prover saw it), ``repl`` (elaborated whole in a fresh REPL environment, axioms
+audited, statement compared), ``kernel`` (also replayed through Lean's kernel against the
+statement compiled alone); ``leandojo`` and ``isabelle`` name the other backends' checks."""
+VERIFICATION_LEVELS: tuple[str, ...] = ("screen", "repl", "kernel", "leandojo", "isabelle")
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """The answer of a whole-proof check: a proof counts only when ``ok``."""
+    """The answer of a whole-proof check: a proof counts only when ``ok``.
+
+    ``level`` is the check the verdict comes from (one of ``VERIFICATION_LEVELS``);
+    a rejection names the level that refused the proof.
+    """
 
     ok: bool
     message: str = ""
     method: str = ""
+    level: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +174,12 @@ class SearchResult:
             "verified": self.verified,
             "verification": None
             if self.verdict is None
-            else {"ok": self.verdict.ok, "message": self.verdict.message, "method": self.verdict.method},
+            else {
+                "ok": self.verdict.ok,
+                "message": self.verdict.message,
+                "method": self.verdict.method,
+                "level": self.verdict.level,
+            },
             "stats": self.stats.to_dict(),
             "reason": self.reason,
             "attempts": [{"proof": a.proof, "verified": a.verified, "message": a.message} for a in self.attempts],
