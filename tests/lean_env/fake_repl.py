@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 
@@ -44,6 +45,7 @@ class FakeRepl:
         self.next_state = 0
         self.proof_states: dict[int, str] = {}
         self.envs: set[int] = set()
+        self.decls: dict[int, dict[str, tuple[list[str], str]]] = {}  # env -> name -> (axioms, printed type)
 
     def new_env(self) -> int:
         self.envs.add(self.next_env)
@@ -74,23 +76,52 @@ class FakeRepl:
             return {"sorries": sorries, "env": self.new_env()} if sorries else {"env": self.new_env()}
         if request["env"] not in self.envs:
             return {"message": f"Lean error:\nunknown environment {request['env']}"}
-        if "#print axioms" in text:
-            return self.check(text)
-        for statement, goal in self.goals.items():
-            if text.strip() == statement.strip() + " sorry":
-                return {
-                    "sorries": [
-                        {
-                            "proofState": self.new_state(goal),
-                            "pos": {"line": 1, "column": 1},
-                            "goal": goal,
-                            "endPos": {"line": 1, "column": 6},
-                        }
-                    ],
-                    "messages": [self.message("warning", "declaration uses `sorry`")],
-                    "env": self.new_env(),
-                }
+        if text.startswith("#print axioms "):
+            return self.audit(text, request["env"])
+        statement, _, rest = text.partition("\n")
+        goal = self.goal_of(statement.removesuffix(" sorry"))
+        if goal is not None and statement.endswith(" sorry"):
+            return self.target(statement, goal, rest)
+        if goal is not None and statement.endswith(":= by"):
+            return self.check(statement, goal, rest, request["env"])
         return {"messages": [self.message("error", f"unknown statement: {text[:80]}")], "env": self.new_env()}
+
+    @staticmethod
+    def signature(statement: str) -> str:
+        """What follows `theorem NAME` / `example`, up to `:= by`: the theorem's type, in this stand-in."""
+        words = statement.split()
+        if words and words[0] in ("theorem", "lemma"):
+            words = words[2:]
+        elif words and words[0] == "example":
+            words = words[1:]
+        return " ".join(words).removesuffix(":= by").strip()
+
+    def goal_of(self, statement: str) -> str | None:
+        wanted = self.signature(statement)
+        return next((g for s, g in self.goals.items() if self.signature(s) == wanted), None)
+
+    @staticmethod
+    def name_of(statement: str) -> str:
+        words = statement.split()
+        return words[1] if words and words[0] in ("theorem", "lemma") else "_example"
+
+    def printed_type(self, name: str, statement: str) -> str:
+        """`#check @NAME` under pp.all: the stand-in prints the signature in a fixed full form."""
+        return f"@{name} : pp.all[{self.signature(statement)}]"
+
+    def target(self, statement: str, goal: str, rest: str) -> dict:
+        """`STATEMENT sorry`, optionally followed by `set_option pp.all true in #check @_root_.NAME`."""
+        env = self.new_env()
+        statement = statement.removesuffix(" sorry")
+        name = self.name_of(statement)
+        self.decls[env] = {name: (["sorryAx"], self.printed_type(name, statement))}
+        messages = [self.message("warning", "declaration uses 'sorry'")]
+        if "#check @_root_." in rest:
+            line = 1 + rest.split("\n").index(next(x for x in rest.split("\n") if x.startswith("#check"))) + 1
+            messages.append(self.message("info", self.printed_type(name, statement), line))
+        sorry = {"proofState": self.new_state(goal), "pos": {"line": 1, "column": 1}, "goal": goal}
+        sorry["endPos"] = {"line": 1, "column": 6}
+        return {"sorries": [sorry], "messages": messages, "env": env}
 
     def file_sorries(self, text: str) -> list[dict]:
         """A sorry for each scripted statement in a file whose proof is `sorry`, at the sorry's line."""
@@ -115,39 +146,68 @@ class FakeRepl:
         return found
 
     @staticmethod
-    def message(severity: str, data: str) -> dict:
-        return {"severity": severity, "pos": {"line": 1, "column": 0}, "endPos": {"line": 1, "column": 1}, "data": data}
+    def message(severity: str, data: str, line: int = 1) -> dict:
+        return {
+            "severity": severity,
+            "pos": {"line": line, "column": 0},
+            "endPos": {"line": line, "column": 1},
+            "data": data,
+        }
 
-    def check(self, text: str) -> dict:
-        """A whole theorem: statement := by, indented tactics, then #print axioms NAME."""
-        head, _, tail = text.partition("\n")
-        name = text.rsplit("#print axioms", 1)[1].strip()
-        statement = head.removesuffix(" by").rstrip()
-        goal = next((g for s, g in self.goals.items() if s.removesuffix(" by").rstrip() == statement), None)
+    def check(self, statement: str, goal: str, body: str, base_env: int) -> dict:
+        """A whole theorem: the statement's first line ending in `:= by`, then its tactics indented by 2.
+
+        Like Lean, a theorem whose proof fails is still added (with `sorryAx` from error recovery).
+        """
         env = self.new_env()
-        if goal is None:
-            return {"messages": [self.message("error", "statement mismatch")], "env": env}
-        body = tail.split("\n\n#print axioms")[0]
+        name = self.name_of(statement)
         tactics = [line[2:] for line in body.split("\n") if line.strip()]
         used: list[str] = ["propext"]
         current = [goal]
         messages = []
-        for tactic in tactics:
+        for number, tactic in enumerate(tactics, start=2):
+            traced = re.fullmatch(r'trace "((?:[^"\\]|\\.)*)"', tactic)
+            if traced:  # `trace "..."` logs its text as an info message and changes nothing
+                messages.append(self.message("info", json.loads(f'"{traced.group(1)}"'), number))
+                continue
+            step = self.states.get(current[0], {}).get(tactic) if current else None
             if not current:
-                return {"messages": [self.message("error", "no goals to be proved")], "env": env}
-            step = self.states.get(current[0], {}).get(tactic)
-            if step is None or (isinstance(step, dict) and ("error" in step or "lean_error" in step)):
-                return {"messages": [self.message("error", f"tactic {tactic!r} failed")], "env": env}
-            if isinstance(step, dict) and step.get("sorry"):
-                messages.append(self.message("warning", "declaration uses `sorry`"))
-                step = []
+                messages.append(self.message("error", "no goals to be proved", number))
+            elif step is None or (isinstance(step, dict) and ("error" in step or "lean_error" in step)):
+                messages.append(self.message("error", f"tactic {tactic!r} failed", number))
+            elif isinstance(step, dict) and step.get("sorry"):
+                messages.append(self.message("warning", "declaration uses 'sorry'", 1))
+                used.append("sorryAx")
+                current = current[1:]
+                continue
+            if any(m["severity"] == "error" for m in messages):
+                used.append("sorryAx")
+                break
             used += self.axioms.get(tactic, [])
             current = list(step) + current[1:]
-        if current:
-            return {"messages": [self.message("error", "unsolved goals\n" + current[0])], "env": env}
-        listed = ", ".join(dict.fromkeys(used))
-        messages.append(self.message("info", f"'{name}' depends on axioms: [{listed}]"))
-        return {"messages": messages, "env": env}
+        else:
+            if current:
+                messages.append(self.message("error", "unsolved goals\n" + current[0], 1))
+                used.append("sorryAx")
+        self.decls[env] = {name: (list(dict.fromkeys(used)), self.printed_type(name, statement))}
+        return {"messages": messages, "env": env} if messages else {"env": env}
+
+    def audit(self, text: str, env: int) -> dict:
+        """`#print axioms _root_.NAME` (line 1) and `set_option pp.all true in #check @_root_.NAME` (line 4)."""
+        name = text.split("\n", 1)[0].removeprefix("#print axioms ").strip().removeprefix("_root_.")
+        decl = self.decls.get(env, {}).get(name)
+        out_env = self.new_env()
+        self.decls[out_env] = self.decls.get(env, {})
+        if decl is None:
+            unknown = f"unknown constant '{name}'"
+            return {"messages": [self.message("error", unknown, 1), self.message("error", unknown, 4)], "env": out_env}
+        axioms, printed = decl
+        listed = ", ".join(axioms)
+        report = f"'{name}' depends on axioms: [{listed}]" if axioms else f"'{name}' does not depend on any axioms"
+        messages = [self.message("info", report, 1)]
+        if "#check @_root_." in text:
+            messages.append(self.message("info", printed, 4))
+        return {"messages": messages, "env": out_env}
 
     def tactic(self, tactic: str, state_id: int) -> dict:
         if state_id not in self.proof_states:
