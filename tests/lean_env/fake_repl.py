@@ -13,7 +13,21 @@ A step is a list of goal texts (an empty list proves), or {"error": text} (Lean'
 message form: error + `goals: []` + "Incomplete: contains sorry"), or {"lean_error":
 text} (the `{"message": "Lean error: ..."}` form), or {"fault": "crash" | "hang" |
 "garbage" | "oom"}, or {"sorry": true} (goals closed with a sorry warning).
-Each header load (a `cmd` without `env`) appends a line to LOG.
+Each header load (a `cmd` without `env`) appends a line to LOG; with --requests, every
+request is appended to that file as a JSON line.
+
+Whole-theorem checks (the statement's first line ending in `:= by`, then tactics indented
+by two) are elaborated tactic by tactic; the environment they return holds the theorem
+with the axioms its tactics used and its printed type, which `#print axioms _root_.NAME`
+and `#check @_root_.NAME` report. Optional script keys model what hostile proofs make
+the real Lean do:
+
+  "retype":    {"<tactic>": "<printed type>"}  meta code that changed the stored type
+  "unchecked": ["<tactic>", ...]               meta code that added the theorem without the
+                                                kernel (read by fake_lean.py / fake_safeverify.py)
+  "replies":   [{"contains": "<text>", "reply": {...}, "decl": [NAME, [axioms], TYPE|null]}]
+               the exact reply the real REPL gives to a command containing <text>
+               (the env id is filled in; "decl" is what that environment then holds)
 """
 
 from __future__ import annotations
@@ -38,6 +52,8 @@ class FakeRepl:
         self.goals: dict[str, str] = script.get("goals", {})
         self.states: dict[str, dict] = script.get("states", {})
         self.axioms: dict[str, list[str]] = script.get("axioms", {})
+        self.retype: dict[str, str] = script.get("retype", {})
+        self.replies: list[dict] = script.get("replies", [])
         self.log = log
         self.import_delay = import_delay
         self.step_delay = step_delay
@@ -76,6 +92,9 @@ class FakeRepl:
             return {"sorries": sorries, "env": self.new_env()} if sorries else {"env": self.new_env()}
         if request["env"] not in self.envs:
             return {"message": f"Lean error:\nunknown environment {request['env']}"}
+        for scripted in self.replies:
+            if scripted["contains"] in text:
+                return self.scripted(scripted, text)
         if text.startswith("#print axioms "):
             return self.audit(text, request["env"])
         statement, _, rest = text.partition("\n")
@@ -85,6 +104,18 @@ class FakeRepl:
         if goal is not None and statement.endswith(":= by"):
             return self.check(statement, goal, rest, request["env"])
         return {"messages": [self.message("error", f"unknown statement: {text[:80]}")], "env": self.new_env()}
+
+    def scripted(self, scripted: dict, text: str) -> dict:
+        reply = json.loads(json.dumps(scripted["reply"]))
+        if "message" in reply and len(reply) == 1:
+            return reply  # the request itself failed: no environment
+        env = self.new_env()
+        reply["env"] = env
+        if scripted.get("decl"):
+            name, axioms, printed = scripted["decl"]
+            statement = text.split("\n", 1)[0]
+            self.decls[env] = {name: (axioms, printed or self.printed_type(name, statement))}
+        return reply
 
     @staticmethod
     def signature(statement: str) -> str:
@@ -189,7 +220,8 @@ class FakeRepl:
             if current:
                 messages.append(self.message("error", "unsolved goals\n" + current[0], 1))
                 used.append("sorryAx")
-        self.decls[env] = {name: (list(dict.fromkeys(used)), self.printed_type(name, statement))}
+        printed = next((self.retype[t] for t in tactics if t in self.retype), self.printed_type(name, statement))
+        self.decls[env] = {name: (list(dict.fromkeys(used)), printed)}
         return {"messages": messages, "env": env} if messages else {"env": env}
 
     def audit(self, text: str, env: int) -> dict:
@@ -264,6 +296,7 @@ def main() -> None:
     parser.add_argument("--log")
     parser.add_argument("--import-delay", type=float, default=0.0)
     parser.add_argument("--step-delay", type=float, default=0.0)
+    parser.add_argument("--requests")
     args = parser.parse_args()
     with open(args.script) as handle:
         repl = FakeRepl(json.load(handle), args.log, args.import_delay, args.step_delay)
@@ -276,6 +309,9 @@ def main() -> None:
             continue
         request = json.loads("".join(buffer))
         buffer = []
+        if args.requests:
+            with open(args.requests, "a") as handle:
+                handle.write(json.dumps(request) + "\n")
         try:
             reply = repl.handle(request)
         except MemoryError:
