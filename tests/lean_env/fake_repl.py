@@ -25,6 +25,7 @@ the real Lean do:
   "retype":    {"<tactic>": "<printed type>"}  meta code that changed the stored type
   "unchecked": ["<tactic>", ...]               meta code that added the theorem without the
                                                 kernel (read by fake_lean.py / fake_safeverify.py)
+  "check_faults": {"<tactic>": <fault step>}  a fault only whole-theorem checks meet
   "replies":   [{"contains": "<text>", "reply": {...}, "decl": [NAME, [axioms], TYPE|null]}]
                the exact reply the real REPL gives to a command containing <text>
                (the env id is filled in; "decl" is what that environment then holds)
@@ -54,6 +55,7 @@ class FakeRepl:
         self.axioms: dict[str, list[str]] = script.get("axioms", {})
         self.retype: dict[str, str] = script.get("retype", {})
         self.replies: list[dict] = script.get("replies", [])
+        self.check_faults: dict[str, dict] = script.get("check_faults", {})
         self.log = log
         self.import_delay = import_delay
         self.step_delay = step_delay
@@ -202,6 +204,9 @@ class FakeRepl:
                 messages.append(self.message("info", json.loads(f'"{traced.group(1)}"'), number))
                 continue
             step = self.states.get(current[0], {}).get(tactic) if current else None
+            step = self.check_faults.get(tactic, step)
+            if isinstance(step, dict) and "fault" in step:
+                step = self.fault_in_check(step)
             if not current:
                 messages.append(self.message("error", "no goals to be proved", number))
             elif step is None or (isinstance(step, dict) and ("error" in step or "lean_error" in step)):
@@ -223,6 +228,17 @@ class FakeRepl:
         printed = next((self.retype[t] for t in tactics if t in self.retype), self.printed_type(name, statement))
         self.decls[env] = {name: (list(dict.fromkeys(used)), printed)}
         return {"messages": messages, "env": env} if messages else {"env": env}
+
+    def fault_in_check(self, step: dict) -> list | dict:
+        """A fault scripted for a tactic strikes whole-theorem checks too; with "once": PATH only the first time."""
+        once = step.get("once")
+        if once and os.path.exists(once):
+            return step.get("then", [])
+        if once:
+            with open(once, "w"):
+                pass
+        self.special(step)  # crashes or hangs the process
+        return {"error": "unreachable"}
 
     def audit(self, text: str, env: int) -> dict:
         """`#print axioms _root_.NAME` (line 1) and `set_option pp.all true in #check @_root_.NAME` (line 4)."""
