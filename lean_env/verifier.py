@@ -85,7 +85,7 @@ class ReplVerifier:
         if isinstance(plan, Verdict):
             return plan
         process = process or self.pick(theorem.header)
-        expected = await self._expected_type(process, theorem)
+        expected = await self.expected_type(process, theorem)
         check, audit = await self._check(process, plan)
         problem = judge_check(check)
         if problem is not None:
@@ -99,7 +99,8 @@ class ReplVerifier:
         kernel = await self.kernel.check(theorem, plan)
         return Verdict(kernel.ok, f"{verdict.message}; {kernel.message}", kernel.method, "kernel", verdict.messages)
 
-    async def _expected_type(self, process: ReplProcess, theorem: Theorem) -> str:
+    async def expected_type(self, process: ReplProcess, theorem: Theorem) -> str:
+        """The statement's printed type, elaborated alone on the trusted header (once per theorem)."""
         key = (theorem.header, theorem.statement)
         if key in self._types:
             self._types.move_to_end(key)

@@ -83,7 +83,9 @@ def check_kernel_verifier() -> Check:
             "prover setup lean --verifier",
         )
     info = json.loads(marker.read_text())
-    return Check("kernel verifier", True, f"SafeVerify {info.get('commit', '?')[:10]} for Lean {info.get('lean_version')}")
+    return Check(
+        "kernel verifier", True, f"SafeVerify {info.get('commit', '?')[:10]} for Lean {info.get('lean_version')}"
+    )
 
 
 def _package(display: str, module: str, distribution: str, fix: str) -> Check:
