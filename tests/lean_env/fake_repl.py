@@ -12,7 +12,9 @@ lines followed by a blank line, like the real REPL's. The script (JSON):
 A step is a list of goal texts (an empty list proves), or {"error": text} (Lean's
 message form: error + `goals: []` + "Incomplete: contains sorry"), or {"lean_error":
 text} (the `{"message": "Lean error: ..."}` form), or {"fault": "crash" | "hang" |
-"garbage" | "oom"}, or {"sorry": true} (goals closed with a sorry warning).
+"garbage" | "oom"}, or {"sorry": true} (goals closed with a sorry warning), or
+{"allocate": bytes, "goals": [...]} (a tactic that needs that much address space: out of
+memory under a smaller RLIMIT_AS, else the goals).
 Each header load (a `cmd` without `env`) appends a line to LOG.
 """
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import mmap
 import os
 import sys
 import time
@@ -165,6 +168,17 @@ class FakeRepl:
         }
 
     def special(self, step: dict) -> dict:
+        if "allocate" in step:
+            try:  # address space only: no memory is touched when the allocation succeeds
+                mmap.mmap(-1, step["allocate"]).close()
+            except OSError:
+                raise MemoryError from None
+            goals = step.get("goals", [])
+            return {
+                "proofStatus": "Completed" if not goals else "Incomplete: open goals remain",
+                "proofState": self.new_state("\n\n".join(goals)),
+                "goals": list(goals),
+            }
         fault = step.get("fault")
         if fault == "crash":
             sys.stdout.write('{"proofStatus": "Incomplete: open goals remain",\n "proofSt')

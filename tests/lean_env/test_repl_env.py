@@ -10,7 +10,7 @@ from lean_env.repl_env import LeanReplEnv, ReplPool
 from lean_env.tactics import screen
 from prover.models import PortfolioGenerator
 from search import BestFirstSearch, Failed, GaveUp, Goals, Proved, SearchConfig, Status, Theorem, TimedOut
-from tests.lean_env.conftest import G1, G2, HEADER, T1, T2
+from tests.lean_env.conftest import G1, G2, HEADER, SCRIPT, T1, T2, FakeRepl
 
 TH1 = Theorem("t1", T1 + "\n", header=HEADER)
 TH2 = Theorem("t2", T2 + "\n", header=HEADER)
@@ -127,14 +127,27 @@ async def test_garbage_output_is_a_protocol_failure(env):
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS is enforced on Linux")
-async def test_the_memory_cap_kills_a_runaway_tactic(fake_repl):
-    pool = pool_for(fake_repl, memory_limit_mb=1024)
+async def test_the_memory_cap_kills_a_runaway_tactic(tmp_path):
+    hog = {"allocate": 1536 << 20, "goals": ["⊢ 2 + 2 = 4"]}  # 1.5 GB of address space
+    fake = FakeRepl(
+        tmp_path, script={**SCRIPT, "states": {**SCRIPT["states"], G1: {**SCRIPT["states"][G1], "hog": hog}}}
+    )
+    # Without a cap the tactic gets its memory: a failure below is the cap's doing.
+    uncapped = pool_for(fake)
+    try:
+        env = LeanReplEnv(uncapped)
+        assert isinstance(await env.apply(await env.start(TH1), "hog", 5), Goals)
+    finally:
+        await uncapped.close()
+    pool = pool_for(fake, memory_limit_mb=1024)
     env = LeanReplEnv(pool)
     try:
         root = await env.start(TH1)
-        outcome = await env.apply(root, "oom", 5)
+        pid = env.process.pid
+        outcome = await env.apply(root, "hog", 5)
         assert isinstance(outcome, Failed) and "memory cap of 1024 MB" in outcome.message
-        assert isinstance(await env.apply(root, "subst h", 5), Goals)
+        assert "out of memory" in outcome.message  # the process's own last words: the cap fired
+        assert isinstance(await env.apply(root, "subst h", 5), Goals) and env.process.pid != pid
     finally:
         await pool.close()
 
