@@ -205,3 +205,87 @@ async def test_second_theorem_in_the_same_env(env):
 def test_screen_keeps_ordinary_tactics():
     for tactic in ["simp [Nat.add_comm]", "nlinarith [sq_nonneg (a - b)]", "exact Nat.sorry_lemma", "omega"]:
         assert screen(tactic) is None, tactic
+
+
+# A three-step path to the proof of t1, for replays of more than one step.
+S1 = "x : ℕ\nh : x = 2\nh2 : x + x = 2 + 2\n⊢ x + x = 4"
+S2 = "x : ℕ\nh : x = 2\nh2 : x + x = 2 + 2\n⊢ 2 + 2 = 4"
+S3 = "x : ℕ\nh : x = 2\nh2 : x + x = 2 + 2\n⊢ 4 = 4"
+PATH = ["have h2 : x + x = 2 + 2 := by rw [h]", "rw [h2]", "show 4 = 4"]
+# `aesop` under a heartbeat limit: the first run gets further than any later one.
+AESOP_FIRST, AESOP_LATER = "x : ℕ\nh : x = 2\n⊢ 2 + 2 = 4", "x : ℕ\nh : x = 2\n⊢ 2 * x = 4"
+DEEP = {
+    **SCRIPT,
+    "states": {
+        **SCRIPT["states"],
+        G1: {**SCRIPT["states"][G1], PATH[0]: [S1], "aesop": {"varies": [[AESOP_FIRST], [AESOP_LATER]]}},
+        S1: {PATH[1]: [S2]},
+        S2: {PATH[2]: [S3]},
+        S3: {"rfl": [], "crash": {"fault": "crash"}},
+        G2: {**SCRIPT["states"][G2], "crash": {"fault": "crash"}},
+        AESOP_FIRST: {"norm_num": []},
+        AESOP_LATER: {"norm_num": []},
+    },
+}
+
+
+async def walk(env: LeanReplEnv, theorem: Theorem, path: list[str]) -> Goals:
+    state = await env.start(theorem)
+    for tactic in path:
+        state = await env.apply(state, tactic, 5)
+        assert isinstance(state, Goals), state
+    return state
+
+
+async def test_a_crash_replays_a_multi_step_path(tmp_path):
+    pool = pool_for(FakeRepl(tmp_path, script=DEEP))
+    env = LeanReplEnv(pool)
+    try:
+        deep = await walk(env, TH1, PATH)
+        assert deep.text == S3
+        pid = env.process.pid
+        assert isinstance(await env.apply(deep, "crash", 5), Failed)
+        # The new process knows none of the old ids: the state is rebuilt by all three steps, in order.
+        assert isinstance(await env.apply(deep, "rfl", 5), Proved)
+        assert env.process.pid != pid
+    finally:
+        await pool.close()
+
+
+async def test_a_replay_that_reaches_another_state_fails_that_step(tmp_path):
+    pool = pool_for(FakeRepl(tmp_path, script=DEEP))
+    env = LeanReplEnv(pool)
+    try:
+        root = await env.start(TH1)
+        after = await env.apply(root, "aesop", 5)
+        assert isinstance(after, Goals) and after.text == AESOP_FIRST
+        assert isinstance(await env.apply(root, "crash", 5), Failed)
+        # Replayed, `aesop` leaves another goal: the step must not run on a state the search never saw.
+        outcome = await env.apply(after, "norm_num", 5)
+        assert isinstance(outcome, Failed), outcome
+        assert "different state" in outcome.message and "⊢ 2 * x = 4" in outcome.message
+    finally:
+        await pool.close()
+
+
+async def test_a_restart_rebuilds_every_search_sharing_the_process(tmp_path):
+    pool = pool_for(FakeRepl(tmp_path, script=DEEP), size=1)
+    first, second, third = LeanReplEnv(pool), LeanReplEnv(pool), LeanReplEnv(pool)
+    try:
+        deep = await walk(first, TH1, PATH)
+        middle = await walk(third, TH1, PATH[:2])
+        other = await second.start(TH2)
+        pid = pool.processes[0].pid
+        assert first.process is second.process is third.process
+        assert isinstance(await second.apply(other, "crash", 5), Failed)  # kills the process all three live in
+        # The first to come back starts the new process; the others find their ids stale and replay too.
+        assert isinstance(await first.apply(deep, "rfl", 5), Proved)
+        outcomes = await asyncio.gather(third.apply(middle, PATH[2], 5), second.apply(other, "omega", 5))
+        assert isinstance(outcomes[0], Goals) and outcomes[0].text == S3
+        assert isinstance(outcomes[1], Proved)
+        assert pool.processes[0].pid != pid
+        assert pool.header_loads == 2  # once per process, not once per search
+    finally:
+        for env in (first, second, third):
+            await env.close()
+        await pool.close()
