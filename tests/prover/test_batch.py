@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 
@@ -216,3 +218,59 @@ async def test_ray_model_actor_serves_an_hf_model(tmp_path, local_ray):
     lines = records(tmp_path / "run")
     assert summary["total"] == 3 and len(lines) == 3
     assert all(r["status"] in ("failed", "budget") and r["stats"]["model_calls"] >= 1 for r in lines)
+
+
+def prover_actor_pids() -> list[int]:
+    """The processes of this test's Ray (descendants of this process) that are prover actors."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # the process ended meanwhile
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, stack = [], [os.getpid()]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            stack.append(child)
+            try:
+                title = (Path("/proc") / str(child) / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if title.startswith(b"ray::ProverActor"):
+                found.append(child)
+    return sorted(found)
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the actor processes in /proc (Linux)")
+async def test_a_killed_prover_actor_costs_one_error_record_and_is_replaced(tmp_path, local_ray):
+    fake = FakeRepl(tmp_path, step_delay=0.05)
+    bench = write_benchmark(tmp_path / "bench.jsonl", 8)
+    run = tmp_path / "run"
+    config = merge(
+        ProveConfig(),
+        {
+            "run": {"benchmark": str(bench), "out": str(run), "ray": "local", "concurrency": 2},
+            "env": {"repl_command": fake.command, "workers": 2},
+            "generator": {"tactics": TACTICS},
+        },
+        "test",
+    )
+    running = asyncio.create_task(Runner(config).run())
+    # In the middle of the run: a first record is written, six or more theorems wait.
+    started = await asyncio.to_thread(wait_for, lambda: written(run) >= 1 and len(prover_actor_pids()) == 2)
+    assert started, "the run never got going"
+    victim = prover_actor_pids()[0]
+    os.kill(victim, signal.SIGKILL)
+    summary = await running
+    lines = records(run)
+    assert sorted(r["name"] for r in lines) == [f"r{i}" for i in range(8)]
+    errors = [r for r in lines if r["status"] == "error"]
+    assert len(errors) == 1 and "prover actor failed" in errors[0]["error"]
+    expected = {0: ("proved", ["subst h", "rfl"]), 1: ("proved", ["omega"]), 2: ("failed", None)}
+    for line in lines:
+        if line is not errors[0]:  # every other theorem as without the kill
+            assert (line["status"], line["proof"]) == expected[int(line["name"][1:]) % 3], line
+    assert summary["total"] == 8
+    assert len(fake.header_loads()) == 3  # the replacement started a prover process of its own
