@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -228,6 +229,14 @@ async def test_openai_completions_body_and_candidates(openai_server):
     assert [(c.tactic, c.logprob, c.num_tokens) for c in candidates] == [("simp", -0.1, 1), ("omega", -1.5, 2)]
 
 
+async def test_openai_sends_the_requests_seed(openai_server):
+    gen = OpenAIGenerator(openai_server, "m", PROMPTS.get("reprover"), samples=2)
+    await gen.propose([TacticRequest(request().goal, THEOREM, seed=1234), request()])
+    await gen.close()
+    sent = sorted(FakeOpenAI.bodies, key=lambda body: "seed" not in body)
+    assert sent[0]["seed"] == 1234 and "seed" not in sent[1]  # no seed asked, none sent
+
+
 async def test_openai_chat_body_and_tag_extraction(openai_server):
     gen = OpenAIGenerator(openai_server, "m", PROMPTS.get("instruct"), api="chat", samples=2)
     (candidates,) = await gen.propose([request()])
@@ -263,3 +272,24 @@ def test_vllm_missing_says_how_to_install():
             build_generator(GeneratorConfig(name="vllm", model="EleutherAI/llemma_7b"))
     else:
         pytest.skip("vLLM is installed; the missing-package message cannot be shown")
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(
+    not os.environ.get("LLEMMA_VLLM_MODEL"),
+    reason="set LLEMMA_VLLM_MODEL to a model vLLM can load (a GPU machine with vLLM) to run this",
+)
+async def test_vllm_samples_each_request_from_its_own_seed():
+    pytest.importorskip("vllm", reason="vLLM is not installed")
+    from prover.models.vllm import VLLMGenerator
+
+    gen = VLLMGenerator(
+        os.environ["LLEMMA_VLLM_MODEL"], PROMPTS.get("llemma"), samples=4, decoding="sample", max_new_tokens=24
+    )
+
+    def seeded(seed: int) -> TacticRequest:
+        return TacticRequest(request().goal, THEOREM, seed=seed)
+
+    first = await gen.propose([seeded(1), seeded(2)])
+    assert await gen.propose([seeded(1), seeded(2)]) == first
+    assert (await gen.propose([seeded(3)]))[0] != first[0]
