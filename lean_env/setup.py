@@ -102,6 +102,7 @@ def _run(step: str, argv: list[str], fix: str, cwd: Path | None = None) -> None:
 
 
 def lakefile(setup: LeanSetup) -> str:
+    """The project's lakefile.lean: our package, requiring Mathlib at the chosen revision."""
     return (
         "import Lake\nopen Lake DSL\n\n"
         f"package «{PACKAGE}» where\n\n"
