@@ -89,6 +89,7 @@ class LeanReplEnv:
         self.process: ReplProcess | None = None
         self.theorem: Theorem | None = None
         self._ids: dict[tuple[str, ...], int] = {}
+        self._texts: dict[tuple[str, ...], str] = {}  # what the search saw at each path
         self._generation = -1
 
     async def start(self, theorem: Theorem) -> Goals:
@@ -98,6 +99,7 @@ class LeanReplEnv:
         self.process.sessions += 1
         root_id, goal = await self._start_theorem()
         self._ids = {(): root_id}
+        self._texts = {(): goal}
         return Goals(goal, 1, handle=StateHandle(()))
 
     async def _start_theorem(self) -> tuple[int, str]:
@@ -139,6 +141,13 @@ class LeanReplEnv:
         outcome, state = interpret(reply)
         if state is None:
             raise ReplFailure(f"replaying {path[-1]!r} after a restart gave {outcome}")
+        expected = self._texts.get(path)
+        if isinstance(outcome, Goals) and expected is not None and outcome.text != expected:
+            # Not reproducible (a time or heartbeat limit, say): never run steps on a state the search never saw.
+            raise ReplFailure(
+                f"replaying {path[-1]!r} after a restart reached a different state: "
+                f"expected {expected!r}, got {outcome.text!r}"
+            )
         self._ids[path] = state
         return state
 
@@ -158,6 +167,7 @@ class LeanReplEnv:
         if isinstance(outcome, Goals) and new_state is not None:
             path = (*handle.path, tactic)
             self._ids.setdefault(path, new_state)
+            self._texts.setdefault(path, outcome.text)
             return Goals(outcome.text, outcome.num_goals, handle=StateHandle(path))
         return outcome
 
@@ -183,6 +193,7 @@ class LeanReplEnv:
         self.process = None
         self.theorem = None
         self._ids = {}
+        self._texts = {}
 
 
 class LeanReplProvider:

@@ -29,8 +29,14 @@ def attempt_seed(config: ProveConfig, name: str, attempt: int) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
-def strategy(config: ProveConfig, env: Any, generator: TacticGenerator, drafter: TacticGenerator | None = None) -> Any:
-    """The search the configuration names, over one environment."""
+def strategy(
+    config: ProveConfig,
+    env: Any,
+    generator: TacticGenerator,
+    drafter: TacticGenerator | None = None,
+    seed: int | None = None,
+) -> Any:
+    """The search the configuration names, over one environment; ``seed`` seeds its generations."""
     if config.run.strategy == "dsp":
         from prover.dsp import DraftSketchProve, DSPConfig
 
@@ -39,11 +45,11 @@ def strategy(config: ProveConfig, env: Any, generator: TacticGenerator, drafter:
         )
     if config.run.strategy == "whole-proof":
         whole = WholeProofConfig(timeout=config.search.timeout, forbidden=config.search.forbidden)
-        return WholeProofSearch(env, generator, whole)
+        return WholeProofSearch(env, generator, whole, seed=seed)
     search = config.search
     if config.run.keep_graphs and not search.keep_graph:
         search = dataclasses.replace(search, keep_graph=True)
-    return BestFirstSearch(env, generator, search)
+    return BestFirstSearch(env, generator, search, seed=seed)
 
 
 def record(theorem: Theorem, attempt: int, seed: int, result: SearchResult) -> dict[str, Any]:
@@ -78,7 +84,7 @@ async def prove_attempt(
     seed = attempt_seed(config, theorem.name, attempt)
     try:
         async with provider.session() as env:
-            result = await strategy(config, env, generator, drafter).search(theorem)
+            result = await strategy(config, env, generator, drafter, seed).search(theorem)
     except Exception as error:  # one theorem's failure never ends the run
         logger.exception("%s: the environment failed", theorem.name)
         result = SearchResult(theorem.name, Status.ERROR, reason=f"{type(error).__name__}: {error}")

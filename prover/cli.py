@@ -201,7 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
     setup = sub.add_parser("setup", help="install a prover backend (needs internet)")
     setup.add_argument("backend", choices=["lean", "isabelle"])
     setup.add_argument("--lean-project", help="where to create the Lean project (default: the cache)")
-    setup.add_argument("--lean-version", default=None, help="Lean toolchain tag, e.g. v4.9.0")
+    setup.add_argument(
+        "--lean-version",
+        default=None,
+        help="Lean toolchain tag, e.g. v4.9.0 (default: the project's, else v4.9.0); another one updates the project",
+    )
     setup.add_argument("--mathlib-rev", help="Mathlib git revision (default: the tag of the Lean version)")
     setup.add_argument("--repl-rev", help="REPL git revision (default: the tag of the Lean version)")
     setup.add_argument(
@@ -341,11 +345,11 @@ def cmd_setup(args: argparse.Namespace) -> int:
         for line in isabelle_steps():
             print(line)
         return 0
-    from lean_env.setup import DEFAULT_LEAN_VERSION, LeanSetup, setup_lean
+    from lean_env.setup import LeanSetup, setup_lean
     from prover.paths import lean_project_home
 
     project = Path(args.lean_project).expanduser() if args.lean_project else lean_project_home()
-    setup = LeanSetup(project, args.lean_version or DEFAULT_LEAN_VERSION, args.mathlib_rev, args.repl_rev)
+    setup = LeanSetup.for_project(project, args.lean_version, args.mathlib_rev, args.repl_rev)
     flags = setup_lean(setup)
     if args.verifier:
         from lean_env.setup import setup_verifier

@@ -27,6 +27,7 @@ from search.types import (
     TacticRequest,
     Theorem,
     TimedOut,
+    request_seed,
 )
 
 logger = logging.getLogger(__name__)
@@ -69,12 +70,18 @@ class _BudgetExhausted(Exception):
 
 
 class BestFirstSearch:
-    """Expands the most promising open proof state until a verified proof or a budget ends it."""
+    """Expands the most promising open proof state until a verified proof or a budget ends it.
 
-    def __init__(self, env: ProofEnv, generator: TacticGenerator, config: SearchConfig | None = None) -> None:
+    ``seed`` seeds the generation of every expansion (see `request_seed`); None leaves it unseeded.
+    """
+
+    def __init__(
+        self, env: ProofEnv, generator: TacticGenerator, config: SearchConfig | None = None, seed: int | None = None
+    ) -> None:
         self.env = env
         self.generator = generator
         self.config = config or SearchConfig()
+        self.seed = seed
         self._forbidden = ForbiddenWords(GIVE_UP_WORDS + tuple(self.config.forbidden))
 
     async def search(self, theorem: Theorem) -> SearchResult:
@@ -89,6 +96,7 @@ class _Run:
         self.env = owner.env
         self.generator = owner.generator
         self.config = owner.config
+        self.seed = owner.seed
         self.forbidden = owner._forbidden
         self.theorem = theorem
         self.stats = SearchStats()
@@ -156,7 +164,8 @@ class _Run:
         """Expand one node; return the result once a proof passes verification."""
         self.stats.expansions += 1
         node.expanded = True
-        candidates = await self._propose(TacticRequest(node.goals.text, self.theorem, node.tactic_path()))
+        seed = request_seed(self.seed, self.stats.expansions)
+        candidates = await self._propose(TacticRequest(node.goals.text, self.theorem, node.tactic_path(), seed=seed))
         budget = self.config.max_env_calls
         if budget is not None:
             candidates = candidates[: max(0, budget - self.stats.env_calls)]

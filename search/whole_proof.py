@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from search.protocols import ProofEnv, TacticGenerator
 from search.tactics import GIVE_UP_WORDS, ForbiddenWords, normalize_tactic
-from search.types import Attempt, SearchResult, SearchStats, Status, TacticRequest, Theorem
+from search.types import Attempt, SearchResult, SearchStats, Status, TacticRequest, Theorem, request_seed
 
 logger = logging.getLogger(__name__)
 
@@ -26,12 +26,18 @@ class WholeProofConfig:
 
 
 class WholeProofSearch:
-    """Samples complete proofs of a theorem in one generator call and checks each whole."""
+    """Samples complete proofs of a theorem in one generator call and checks each whole.
 
-    def __init__(self, env: ProofEnv, generator: TacticGenerator, config: WholeProofConfig | None = None) -> None:
+    ``seed`` seeds that call (see `request_seed`); None leaves it unseeded.
+    """
+
+    def __init__(
+        self, env: ProofEnv, generator: TacticGenerator, config: WholeProofConfig | None = None, seed: int | None = None
+    ) -> None:
         self.env = env
         self.generator = generator
         self.config = config or WholeProofConfig()
+        self.seed = seed
         self._forbidden = ForbiddenWords(GIVE_UP_WORDS + tuple(self.config.forbidden))
 
     async def search(self, theorem: Theorem) -> SearchResult:
@@ -65,7 +71,8 @@ class WholeProofSearch:
 
     async def _sample_and_check(self, theorem: Theorem, stats: SearchStats, attempts: list[Attempt]) -> None:
         began = time.perf_counter()
-        (candidates,) = await self.generator.propose([TacticRequest(theorem.statement, theorem)])
+        request = TacticRequest(theorem.statement, theorem, seed=request_seed(self.seed, 0))
+        (candidates,) = await self.generator.propose([request])
         stats.time_model += time.perf_counter() - began
         stats.model_calls += 1
         stats.tokens += sum(c.num_tokens for c in candidates)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from prover.models.prompts import PromptFormat, rank_unique
@@ -114,7 +116,7 @@ class HFGenerator:
             options.update(do_sample=True, temperature=self.temperature, top_p=self.top_p, top_k=0)
         if self.prompt.stop:
             options.update(stop_strings=list(self.prompt.stop), tokenizer=tokenizer)
-        with self._lock, torch.inference_mode():
+        with self._lock, torch.inference_mode(), self._seeded(torch, requests):
             out = self.model.generate(**encoded, **options)
             beam_indices = out.beam_indices if self.decoding == "beam" else None
             scores = self.model.compute_transition_scores(out.sequences, out.logits, beam_indices, True)
@@ -125,6 +127,25 @@ class HFGenerator:
             rank_unique(self._candidate(request, generated[row], scores_list[row]) for row in range(i * k, (i + 1) * k))
             for i, request in enumerate(requests)
         ]
+
+    @contextlib.contextmanager
+    def _seeded(self, torch: Any, requests: list[TacticRequest]) -> Iterator[None]:
+        """Sampling from the requests' seeds (torch's own random state is put back after).
+
+        One request: its seed. Several in one batch: a seed made of all of theirs, so the samples
+        depend on which requests share the batch. Any request without a seed: unseeded.
+        """
+        seeds = [r.seed for r in requests]
+        if self.decoding != "sample" or any(s is None for s in seeds):
+            yield
+            return
+        joint = int.from_bytes(hashlib.sha256(repr(seeds).encode()).digest()[:8], "big")
+        seed = seeds[0] if len(seeds) == 1 else joint
+        device = self.model.device
+        devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            yield
 
     async def encode(self, texts: Sequence[str]) -> list[list[float]]:
         """Mean-pooled last hidden states (the encoder's, for an encoder-decoder): LeanCopilot's /encode."""

@@ -83,6 +83,8 @@ class OpenAIGenerator:
         }
         if self.prompt.stop:
             body["stop"] = list(self.prompt.stop)
+        if request.seed is not None:
+            body["seed"] = request.seed  # honoured per request by vLLM and SGLang, best effort by hosted APIs
         if self.api == "chat":
             body["messages"] = [{"role": "user", "content": text}]
             body["logprobs"] = True

@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 from prover.config import ProveConfig, merge
 from prover.models.prompts import PROMPTS
 from prover.runner import Runner
@@ -82,6 +84,7 @@ def dsp_config(tmp_path, bench, port, **run):
     )
 
 
+@pytest.mark.usefixtures("grpc")
 async def test_a_hung_step_restarts_the_server_and_the_batch_goes_on(tmp_path):
     bench = problems(tmp_path / "p.jsonl", [row("ok"), row("hangs"), row("after")])
     model = SketchModel()
@@ -97,6 +100,7 @@ async def test_a_hung_step_restarts_the_server_and_the_batch_goes_on(tmp_path):
     assert "Formal:\ntheorem ok:" in PROMPTS.get("dsp").render(model.requests[0])
 
 
+@pytest.mark.usefixtures("grpc")
 async def test_the_draft_step_writes_the_missing_informal_proof(tmp_path, monkeypatch):
     from prover import dsp
 
@@ -131,6 +135,7 @@ def test_prompts_render_and_parse():
     assert draft.parse("We compute. *)\n\nFormal:") == "We compute."
 
 
+@pytest.mark.usefixtures("grpc")
 def test_prover_dsp_command(tmp_path):
     bench = problems(tmp_path / "p.jsonl", [row("ok")])
     config = dsp_config(tmp_path, bench, free_port())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from isabelle_env.env import IsabelleEnv, forbidden_step
-from isabelle_env.server import PisaSettings
 from prover.models.portfolio import ISABELLE_TACTICS, PortfolioGenerator
 from search import BestFirstSearch, Failed, GaveUp, Goals, SearchConfig, Status, Theorem
 from tests.isabelle_env.conftest import STATEMENT
@@ -23,6 +21,9 @@ class Connected:
 
 
 async def test_portfolio_search_proves_and_verifies(fake_pisa):
+    from isabelle_env.env import IsabelleEnv
+    from isabelle_env.server import PisaSettings
+
     _, client = fake_pisa
     env = IsabelleEnv(Connected(client), PisaSettings(isa_path="/opt/Isabelle2022"))
     result = await BestFirstSearch(env, PortfolioGenerator(ISABELLE_TACTICS), SearchConfig()).search(THEOREM)
@@ -31,6 +32,9 @@ async def test_portfolio_search_proves_and_verifies(fake_pisa):
 
 
 async def test_sledgehammer_as_a_step_records_what_it_found(fake_pisa):
+    from isabelle_env.env import IsabelleEnv
+    from isabelle_env.server import PisaSettings
+
     fake, client = fake_pisa
     fake.works = {}
     fake.hammer = {STATEMENT: "by (metis h0)"}
@@ -42,6 +46,9 @@ async def test_sledgehammer_as_a_step_records_what_it_found(fake_pisa):
 
 
 async def test_steps_that_prove_nothing_never_run(fake_pisa):
+    from isabelle_env.env import IsabelleEnv, forbidden_step
+    from isabelle_env.server import PisaSettings
+
     _, client = fake_pisa
     env = IsabelleEnv(Connected(client), PisaSettings(isa_path="/opt/Isabelle2022"))
     root = await env.start(THEOREM)

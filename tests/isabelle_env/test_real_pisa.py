@@ -10,7 +10,10 @@ from isabelle_env.checker import SketchChecker
 from isabelle_env.client import PisaClient
 
 ADDRESS = os.environ.get("PISA_ADDRESS")
-pytestmark = pytest.mark.skipif(not ADDRESS, reason="set PISA_ADDRESS=HOST:PORT of a running PISA server to run this")
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not ADDRESS, reason="set PISA_ADDRESS=HOST:PORT of a running PISA server to run this"),
+]
 
 SKETCH = """theorem real_pisa_check:
   fixes x :: real

@@ -12,7 +12,12 @@ lines followed by a blank line, like the real REPL's. The script (JSON):
 A step is a list of goal texts (an empty list proves), or {"error": text} (Lean's
 message form: error + `goals: []` + "Incomplete: contains sorry"), or {"lean_error":
 text} (the `{"message": "Lean error: ..."}` form), or {"fault": "crash" | "hang" |
-"garbage" | "oom"}, or {"sorry": true} (goals closed with a sorry warning).
+"garbage" | "oom"}, or {"sorry": true} (goals closed with a sorry warning), or
+{"allocate": bytes, "goals": [...]} (a tactic that needs that much address space: out of
+memory under a smaller RLIMIT_AS, else the goals), or {"varies": [[goals...], [goals...], ...]}
+(a tactic whose result is not a function of the state, as under a time or heartbeat limit: the
+n-th run in any process gets the n-th list, the last one from then on; runs are counted in
+SCRIPT.runs).
 Each header load (a `cmd` without `env`) appends a line to LOG; with --requests, every
 request is appended to that file as a JSON line.
 
@@ -35,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import mmap
 import os
 import re
 import sys
@@ -59,6 +65,7 @@ class FakeRepl:
         self.log = log
         self.import_delay = import_delay
         self.step_delay = step_delay
+        self.runs_file: str | None = None
         self.next_env = 0
         self.next_state = 0
         self.proof_states: dict[int, str] = {}
@@ -272,7 +279,35 @@ class FakeRepl:
             "goals": list(step),
         }
 
+    def goals_reply(self, goals: list[str]) -> dict:
+        return {
+            "proofStatus": "Completed" if not goals else "Incomplete: open goals remain",
+            "proofState": self.new_state("\n\n".join(goals)),
+            "goals": list(goals),
+        }
+
+    def earlier_runs(self, step: dict) -> int:
+        """How many times ``step`` ran before, in this process or any other on the same script."""
+        key = json.dumps(step, sort_keys=True, ensure_ascii=False)
+        earlier = 0
+        if self.runs_file and os.path.exists(self.runs_file):
+            with open(self.runs_file) as handle:
+                earlier = sum(line.rstrip("\n") == key for line in handle)
+        if self.runs_file:
+            with open(self.runs_file, "a") as handle:
+                handle.write(key + "\n")
+        return earlier
+
     def special(self, step: dict) -> dict:
+        if "varies" in step:
+            variants = step["varies"]
+            return self.goals_reply(variants[min(self.earlier_runs(step), len(variants) - 1)])
+        if "allocate" in step:
+            try:  # address space only: no memory is touched when the allocation succeeds
+                mmap.mmap(-1, step["allocate"]).close()
+            except OSError:
+                raise MemoryError from None
+            return self.goals_reply(step.get("goals", []))
         fault = step.get("fault")
         if fault == "crash":
             sys.stdout.write('{"proofStatus": "Incomplete: open goals remain",\n "proofSt')
@@ -316,6 +351,7 @@ def main() -> None:
     args = parser.parse_args()
     with open(args.script) as handle:
         repl = FakeRepl(json.load(handle), args.log, args.import_delay, args.step_delay)
+    repl.runs_file = args.script + ".runs"
     buffer: list[str] = []
     for line in sys.stdin:
         if line.strip():
