@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -149,7 +150,7 @@ class HFGenerator:
         if not tactic:
             return None
         logprob = float(sum(scores[:length]))
-        if logprob != logprob or logprob == float("-inf"):  # NaN or impossible: not a candidate
+        if not math.isfinite(logprob):  # NaN, impossible or infinite: such a score cannot rank anything
             return None
         return Candidate(tactic, logprob, length)
 
