@@ -195,9 +195,14 @@ class Runner:
                     line = error_record(cfg, theorem, attempt, error)
             finished(line)
 
-        async with asyncio.TaskGroup() as group:
-            for theorem, attempt in todo:
-                group.create_task(one(theorem, attempt))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for theorem, attempt in todo:
+                    group.create_task(one(theorem, attempt))
+        except BaseExceptionGroup as failures:
+            if len(failures.exceptions) == 1:  # the run's own error, as the caller knows it
+                raise failures.exceptions[0] from None
+            raise
 
     def _manifest(self, benchmark: Benchmark, versions: dict[str, Any]) -> dict[str, Any]:
         cfg = self.config
