@@ -8,17 +8,14 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-hypothesis = pytest.importorskip("hypothesis", reason="the test extra (hypothesis) is not installed")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from prover.benchmarks import load_benchmark  # noqa: E402
-from prover.config import ProveConfig, merge  # noqa: E402
-from prover.runner import Runner  # noqa: E402
-from tests.lean_env.conftest import HEADER, T1, T2, T3, FakeRepl  # noqa: E402
-from tests.prover.hostile_openai import completions, hostile_server  # noqa: E402
+from prover.benchmarks import load_benchmark
+from prover.config import ProveConfig, merge
+from prover.runner import Runner
+from tests.lean_env.conftest import HEADER, T1, T2, T3, FakeRepl
+from tests.prover.hostile_openai import completions, hostile_server
 
 ANY_CHARACTER = st.characters(exclude_categories=())  # lone surrogates and control characters included
 ODD = ["\ud800", "\udfff", "\x00", "\x1b[31m", "\r\n", "[/x]", "sorry", "../", "/", "\u202e", "  theorem x : False"]
