@@ -130,8 +130,12 @@ def _add_prove(sub: Any) -> None:
     run.add_argument("--concurrency", type=int, help="theorems searched at once")
     run.add_argument("--seed", type=int, help="run seed (each attempt derives its own)")
     run.add_argument("--ray", help="auto | ADDRESS | local: run prover and model actors on Ray")
-    run.add_argument("--out", help="run directory (re-running with the same one resumes)")
+    _add_out_flags(run)
     run.add_argument("--keep-graphs", action="store_true", default=None, help="write each search graph as JSON")
+
+
+def _add_out_flags(run: argparse._ArgumentGroup) -> None:
+    run.add_argument("--out", help="run directory (re-running with the same one resumes)")
     run.add_argument(
         "--force-resume",
         action="store_true",
@@ -155,7 +159,7 @@ def _add_dsp(sub: Any) -> None:
     run.add_argument("--attempts", type=int, help="attempts per problem")
     run.add_argument("--concurrency", type=int, help="problems checked at once (one PISA server each)")
     run.add_argument("--seed", type=int)
-    run.add_argument("--out", help="run directory (re-running with the same one resumes)")
+    _add_out_flags(run)
 
 
 def _add_suggest(sub: Any) -> None:

@@ -231,3 +231,16 @@ async def test_readers_never_rewrite_results_and_name_the_lines_they_skip(tmp_pa
     assert after.startswith(b"\n".join(lines[:5]) + b"\n")
     rerun = [json.loads(line)["name"] for line in after.splitlines()[5:]]
     assert sorted(rerun) == ["r1", "r2", "r4"]
+
+
+def test_the_flags_reach_the_configuration():
+    args = cli.build_parser().parse_args(["prove", "--max-tactic-chars", "512", "--force-resume", "--samples", "3"])
+    config = cli.prove_config(args)
+    assert config.search.max_tactic_chars == 512 and config.run.force_resume is True
+    from prover.attempt import search_config
+
+    assert search_config(config).max_candidates is None  # the portfolio's list is the user's own
+    hf = merge(config, {"generator": {"name": "hf"}}, "test")
+    assert search_config(hf).max_candidates == 3
+    dsp = cli.build_parser().parse_args(["dsp", "--force-resume"])
+    assert cli.prove_config(dsp).run.force_resume is True
