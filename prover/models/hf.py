@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import math
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -170,7 +171,7 @@ class HFGenerator:
         if not tactic:
             return None
         logprob = float(sum(scores[:length]))
-        if logprob != logprob or logprob == float("-inf"):  # NaN or impossible: not a candidate
+        if not math.isfinite(logprob):  # NaN, impossible or infinite: such a score cannot rank anything
             return None
         return Candidate(tactic, logprob, length)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -99,7 +100,9 @@ class VLLMGenerator:
         return results
 
     def _ranked(self, request: TacticRequest, items: Any) -> list[Candidate]:
+        # A NaN or infinite score cannot rank anything: such a candidate is dropped here.
         return rank_unique(
             Candidate(self.prompt.tactic(request, text), float(logprob), int(num_tokens))
             for text, logprob, num_tokens in items
+            if math.isfinite(logprob)
         )
