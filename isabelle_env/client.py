@@ -22,6 +22,7 @@ MAX_MESSAGE = 10 * 1024 * 1024
 APPLY = "<apply to top level state>"
 HAMMER = "<hammer>"
 ERROR_MARKERS = ("Step error", "Unknown error", "error:")
+LOST_STATE = "Didn't find top level state of given name"
 
 
 class PisaError(RuntimeError):
@@ -38,6 +39,10 @@ class PisaTimeout(PisaError):
 
 class PisaStepError(PisaError):
     """Isabelle rejected a step; ``message`` is its error text."""
+
+
+class PisaStateLost(PisaError):
+    """The server does not hold a state we named: its Isabelle was replaced (another initialisation)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +107,9 @@ class PisaClient:
         reply = await self._call(
             self._stub.IsabelleCommand, pb.IsaCommand(command=text), text.split(">")[0] + ">", timeout
         )
+        if reply.state.startswith(LOST_STATE):
+            # PISA answers this as text; taken as a state it would silently continue someone else's proof.
+            raise PisaStateLost(f"PISA at {self.address}: {reply.state.strip()}")
         return reply.state
 
     async def step(self, state: str, action: str, new_state: str, timeout: float | None = None) -> StepResult:

@@ -14,7 +14,7 @@ from typing import Any
 
 from isabelle_env.checker import GAPS, CheckResult, SketchChecker, theory_text
 from isabelle_env.client import PisaClient, PisaError, PisaStepError, PisaTimeout
-from isabelle_env.server import PisaPool, PisaSettings, RemotePisa
+from isabelle_env.server import PisaPool, PisaSettings
 from search import Failed, GaveUp, Goals, Outcome, Proved, Theorem, TimedOut, Verdict
 
 logger = logging.getLogger(__name__)
@@ -209,28 +209,21 @@ class IsabelleEnv:
 
 
 class IsabelleProvider:
-    """The `isabelle` environment: a pool of PISA servers we run, or one at `--pisa-address`."""
+    """The `isabelle` environment: PISA servers we run, or ones at `--pisa-address A,B,...`.
+
+    Each server is lent to one theorem at a time, since a new theory replaces a server's
+    Isabelle with all its states; theorems run in parallel on different servers.
+    """
 
     language = "isabelle"
 
-    def __init__(self, settings: PisaSettings, *, ports: Sequence[int] = (), address: str | None = None) -> None:
+    def __init__(self, settings: PisaSettings, *, ports: Sequence[int] = (), addresses: Sequence[str] = ()) -> None:
         self.settings = settings
-        self.address = address
-        self.pool = None if address else PisaPool(settings, ports)
-        self._remote = RemotePisa(address, settings) if address else None
+        self.addresses = tuple(addresses)
+        self.pool = PisaPool.of_addresses(settings, addresses) if addresses else PisaPool.of_ports(settings, ports)
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[IsabelleEnv]:
-        if self._remote is not None:
-            if self._remote.client is None:
-                await self._remote.start()
-            env = IsabelleEnv(self._remote, self.settings)
-            try:
-                yield env
-            finally:
-                await env.close()
-            return
-        assert self.pool is not None
         async with self.pool.lease() as server:
             env = IsabelleEnv(server, self.settings)
             try:
@@ -239,7 +232,4 @@ class IsabelleProvider:
                 await env.close()
 
     async def close(self) -> None:
-        if self.pool is not None:
-            await self.pool.close()
-        if self._remote is not None:
-            await self._remote.stop()
+        await self.pool.close()

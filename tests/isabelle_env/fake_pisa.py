@@ -49,6 +49,9 @@ class FakePisa(pb_grpc.ServerServicer):
         self.hammer: dict[str, str] = script.get("hammer", {})
         self.hang: list[str] = script.get("hang", [])
         self.states: dict[str, tuple[str, ...]] = {}
+        self.step_delay: float = script.get("step_delay", 0.0)
+        self.instances = 0
+        self.lost = 0  # commands that named a state the current Isabelle instance does not hold
         self.commands: list[str] = []
         self.server: grpc.aio.Server | None = None
 
@@ -59,6 +62,9 @@ class FakePisa(pb_grpc.ServerServicer):
         return pb.IsaMessage(message=f"working directory {request.path}")
 
     async def IsabelleContext(self, request, context):
+        # PISA starts a new Isabelle here (a new PisaOS): every named state of the old one is gone.
+        self.states = {}
+        self.instances += 1
         return pb.IsaMessage(message=f"context {request.context}")
 
     async def IsabelleSetSearchWidth(self, request, context):
@@ -80,9 +86,14 @@ class FakePisa(pb_grpc.ServerServicer):
             return "<SEP>".join(split_steps(command.removeprefix("<parse text>")))
         if command.startswith("<is finished>"):
             name = command.removeprefix("<is finished>").strip()
+            if name not in self.states:
+                return f"Didn't find top level state of given name: {name}"
             return "true" if self.states.get(name) == () and name != "default" else "false"
         if command.startswith("<get state>"):
-            return self.describe(self.states.get(command.removeprefix("<get state>").strip(), ()))
+            name = command.removeprefix("<get state>").strip()
+            if name not in self.states:
+                return f"Didn't find top level state of given name: {name}"
+            return self.describe(self.states[name])
         if command.startswith("<clone>"):
             _, old, new = command.split("<clone>")
             self.states[new.strip()] = self.states[old.strip()]
@@ -102,8 +113,10 @@ class FakePisa(pb_grpc.ServerServicer):
         return "proof (prove)\ngoal (1 subgoal):\n 1. " + stack[-1] if stack else ""
 
     async def apply(self, old: str, action: str, new: str) -> str:
+        await asyncio.sleep(self.step_delay)
         if old not in self.states:
-            return f"Unknown error: no state named {old}"
+            self.lost += 1
+            return f"Didn't find top level state of given name: {old}"
         stack = self.states[old]
         if action in self.hang:
             await asyncio.sleep(3600)
