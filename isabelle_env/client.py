@@ -8,6 +8,7 @@ step that passes its deadline leaves the server busy, which is why the caller
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from dataclasses import dataclass
 
@@ -70,6 +71,11 @@ class PisaClient:
             options=[("grpc.max_send_message_length", MAX_MESSAGE), ("grpc.max_receive_message_length", MAX_MESSAGE)],
         )
         self._stub = pb_grpc.ServerStub(self._channel)
+        self._names = itertools.count()
+
+    def new_name(self, prefix: str = "s") -> str:
+        """A state name not used before on this connection (PISA silently overwrites a reused one)."""
+        return f"{prefix}{next(self._names)}"
 
     async def wait_ready(self, timeout: float) -> None:
         """Return once the server accepts connections (a health check, not a sleep)."""

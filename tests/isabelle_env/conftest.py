@@ -8,17 +8,15 @@ from isabelle_env.client import PisaClient
 from tests.isabelle_env.fake_pisa import FakePisa
 
 STATEMENT = 'theorem t: fixes x :: real assumes h0: "2 * x = 4" shows "x = 2"'
-HAVE = 'have c0: "x * 2 = 4" using h0'
-SHOW = "then show ?thesis"
-SKETCH = f"""theorem t:
-  fixes x :: real
-  assumes h0: "2 * x = 4"
-  shows "x = 2"
-proof -
+STATEMENT_TEXT = 'theorem t:\n  fixes x :: real\n  assumes h0: "2 * x = 4"\n  shows "x = 2"'
+HAVE = 'have c0: "x * 2 = 4"'  # a goal of the sketch, as Isabelle splits it off (`using` is a command too)
+SHOW = "show ?thesis"
+PROOF = f"""proof -
   (* multiply out *)
-  {HAVE} sledgehammer
-  {SHOW} sledgehammer
+  {HAVE} using h0 sledgehammer
+  then {SHOW} sledgehammer
 qed"""
+SKETCH = f"{STATEMENT_TEXT}\n{PROOF}"
 
 SCRIPT = {
     "works": {HAVE: ["by simp", "by arith"], STATEMENT: ["by simp"]},

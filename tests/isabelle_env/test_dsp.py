@@ -11,10 +11,7 @@ from prover.config import ProveConfig, merge
 from prover.models.prompts import PROMPTS
 from prover.runner import Runner
 from search import Candidate, TacticRequest, Theorem
-from tests.isabelle_env.conftest import HAVE, SCRIPT, SKETCH, STATEMENT
-
-PROOF = SKETCH.split("\n", 4)[4]  # what the model writes after the statement
-STATEMENT_TEXT = SKETCH.split("\nproof -")[0]
+from tests.isabelle_env.conftest import PROOF, SCRIPT, STATEMENT, STATEMENT_TEXT
 
 
 def free_port() -> int:
@@ -49,7 +46,7 @@ class SketchModel:
         for request in requests:
             proof = PROOF
             if "hangs" in request.theorem.name:
-                proof = PROOF.replace(f"{HAVE} sledgehammer", f"{HAVE} by hang")
+                proof = PROOF.replace("using h0 sledgehammer", "using h0 by hang")
             out.append([Candidate(proof, -1.0, 10)])
         return out
 

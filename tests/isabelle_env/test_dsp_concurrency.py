@@ -8,11 +8,9 @@ import json
 from prover.config import ProveConfig, merge
 from prover.runner import Runner
 from search import Candidate
-from tests.isabelle_env.conftest import HAVE, SCRIPT, SKETCH, STATEMENT
+from tests.isabelle_env.conftest import HAVE, PROOF, SCRIPT, STATEMENT, STATEMENT_TEXT
 from tests.isabelle_env.fake_pisa import FakePisa
 
-PROOF = SKETCH.split("\n", 4)[4]
-STATEMENT_TEXT = SKETCH.split("\nproof -")[0]
 NAMES = [f"p{i}" for i in range(8)]
 
 

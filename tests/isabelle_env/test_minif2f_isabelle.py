@@ -29,6 +29,13 @@ def test_theories_with_full_proofs_keep_only_the_statement(shared_data):
     assert statement.endswith('shows "ln w / ln z = 60"') and "proof" not in statement
 
 
+def test_a_proof_on_the_statements_last_line_is_cut_off(shared_data):
+    text = (shared_data / "minif2f" / "isabelle" / "test" / "mathd_numbertheory_127.thy").read_text()
+    assert '(3::nat)" sorry' in text
+    _, statement, _ = parse_thy(text)
+    assert statement == 'theorem mathd_numbertheory_127 :\n  "(\\<Sum> k<101. 2^k) mod 7 = (3::nat)"'
+
+
 def test_isabelle_jsonl(tmp_path):
     path = tmp_path / "dsp.jsonl"
     row = {
