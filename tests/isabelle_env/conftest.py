@@ -5,6 +5,8 @@ import pytest
 pytest.importorskip("grpc", reason="the isabelle extra (grpcio) is not installed")
 
 from isabelle_env.client import PisaClient
+from isabelle_env.env import IsabelleEnv
+from isabelle_env.server import PisaSettings
 from tests.isabelle_env.fake_pisa import FakePisa
 
 STATEMENT = 'theorem t: fixes x :: real assumes h0: "2 * x = 4" shows "x = 2"'
@@ -34,3 +36,19 @@ async def fake_pisa():
     yield fake, client
     await client.close()
     await fake.stop()
+
+
+class Connected:
+    """A server someone else runs: the fixture's client."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self.restarts = 0
+
+    async def start(self):
+        return self.client
+
+
+def env_on(client) -> IsabelleEnv:
+    """An Isabelle environment on the stand-in the fixture started."""
+    return IsabelleEnv(Connected(client), PisaSettings(isa_path="/opt/Isabelle2022"))

@@ -298,14 +298,17 @@ class FakePisa(pb_grpc.ServerServicer):
             return replace(state, mode="proof", goals=(squashed,), theorem=(named, rendering(text)), used=())
         if head == "end":
             return State()
-        if head == "axiomatization":
+        if head == "axiomatization":  # the corpus's axioms contradict each other: they prove anything
             axioms = re.findall(r"([\w']+):\s*\"([^\"]*)\"", squashed)
-            false = {name for name, prop in axioms if prop.strip() == "False"}
-            return replace(state, facts=(*state.facts, *axioms), cheats=state.cheats | false)
+            return replace(state, facts=(*state.facts, *axioms), cheats=state.cheats | {n for n, _ in axioms})
         if head == "declare" and "quick_and_dirty" in squashed:
             return replace(state, cheats=state.cheats | {"quick_and_dirty"})
         if head == "method_setup" and "cheat_tac" in squashed:
             return replace(state, cheats=state.cheats | {squashed.split()[1]})
+        if head == "oracle":  # an oracle's theorems are whatever its ML function returns
+            return replace(state, cheats=state.cheats | {squashed.split()[1]})
+        if head in ("ML", "setup", "local_setup") and "add_axiom" in squashed:  # ML adding an axiom
+            return replace(state, cheats=state.cheats | set(re.findall(r"Binding.name \"(\w+)\"", squashed)))
         if head in THEORY_LEVEL:
             return state  # ML, setup, oracle, consts, definitions: accepted, effects not modelled
         return f'Step error: Bad context for command "{head}"'

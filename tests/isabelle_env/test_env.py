@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-from isabelle_env.env import IsabelleEnv
-from isabelle_env.server import PisaSettings
 from prover.models.portfolio import ISABELLE_TACTICS, PortfolioGenerator
 from search import BestFirstSearch, Failed, GaveUp, Goals, SearchConfig, Status, Theorem
-from tests.isabelle_env.conftest import STATEMENT
+from tests.isabelle_env.conftest import STATEMENT, env_on
 from tests.isabelle_env.fake_pisa import APPLY
 
 THEOREM = Theorem("t", STATEMENT, header="Complex_Main", language="isabelle")
-
-
-class Connected:
-    """A server someone else runs: the fixture's client."""
-
-    def __init__(self, client) -> None:
-        self.client = client
-        self.restarts = 0
-
-    async def start(self):
-        return self.client
-
-
-def env_on(client) -> IsabelleEnv:
-    return IsabelleEnv(Connected(client), PisaSettings(isa_path="/opt/Isabelle2022"))
 
 
 async def test_portfolio_search_proves_and_verifies(fake_pisa):
