@@ -133,4 +133,9 @@ def _isabelle(config: EnvConfig, search: SearchConfig) -> EnvProvider:
         host, _, port = address.rpartition(":")
         if not host or not port.isdigit():
             raise EnvUnavailable(f"--pisa-address {address!r} is not HOST:PORT (several: HOST:PORT,HOST:PORT)")
+        if config.pisa_address.count(address) > 1:
+            raise EnvUnavailable(
+                f"--pisa-address names {address} twice: a PISA server holds one Isabelle and checks one problem "
+                "at a time, so list each server once (run more servers for more parallel checks)"
+            )
     return IsabelleProvider(settings, ports=config.pisa_ports, addresses=config.pisa_address)

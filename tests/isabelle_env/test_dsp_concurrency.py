@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 
-from prover.config import ProveConfig, merge
+import pytest
+
+from prover.config import EnvConfig, ProveConfig, merge
+from prover.envs import EnvUnavailable, build_env
 from prover.runner import Runner
-from search import Candidate
+from search import Candidate, SearchConfig
 from tests.isabelle_env.conftest import HAVE, PROOF, SCRIPT, STATEMENT, STATEMENT_TEXT
 from tests.isabelle_env.fake_pisa import FakePisa
 
@@ -106,3 +109,13 @@ async def test_several_addresses_share_the_problems_one_at_a_time_each(tmp_path)
     assert all(fake.instances > 0 for fake in fakes)  # both servers checked problems
     assert sum(fake.instances for fake in fakes) == len(NAMES)  # one Isabelle per problem
     assert all(fake.lost == 0 for fake in fakes)  # no problem lost its states to another's initialisation
+
+
+@pytest.mark.parametrize(
+    ("addresses", "complaint"),
+    [("127.0.0.1:8000,127.0.0.1:8000", "names 127.0.0.1:8000 twice"), ("localhost", "is not HOST:PORT")],
+)
+def test_addresses_are_checked_before_anything_starts(addresses, complaint):
+    env = EnvConfig(name="isabelle", pisa_address=tuple(addresses.split(",")))
+    with pytest.raises(EnvUnavailable, match=complaint):
+        build_env(env, SearchConfig())

@@ -87,6 +87,8 @@ def test_words_are_ascii_identifiers_and_symbols_stand_alone():
         ("2sorry", "sorry"),  # a number, then the command
         ("sorry\\<^sub>1", "sorry"),  # Isabelle reads one identifier here; counting the word is the safe side
         ("\\<proof>", "\\<proof>"),
+        ("\\<^marker>\\<open>tag important\\<close>sorry", "sorry"),  # the marker ends at its cartouche
+        ("\\<comment>\\<open>fine\\<close>\\<proof>", "\\<proof>"),
         ("by simp …", "…"),
     ],
 )
