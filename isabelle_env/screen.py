@@ -137,7 +137,10 @@ def is_gap(step: str, gaps: frozenset[str]) -> bool:
 
 def statement_of(text: str) -> str:
     """A theorem's statement alone: its text up to the first proof command (``sorry``, ``by``, ...)."""
-    tokens = significant(text)
+    try:
+        tokens = significant(text)
+    except LexError:
+        return text.rstrip()  # Isabelle will say what is wrong with it
     for token in tokens[1:]:
         if token.text in PROOF_COMMANDS or token.text in ("sorry", "oops", "\\<proof>", "end"):
             return text[: token.start].rstrip()

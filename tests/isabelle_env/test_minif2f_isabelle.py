@@ -11,6 +11,8 @@ def test_all_488_theories_load_and_join_their_informal_proofs(shared_data):
     assert len(theorems) == 488
     assert sum(t.split == "valid" for t in theorems) == 244 and sum(t.split == "test" for t in theorems) == 244
     assert all(t.language == "isabelle" and t.statement.startswith(("theorem", "lemma")) for t in theorems)
+    # A statement ends with its proposition (or an `(is ...)` pattern), never with a proof such as `by eval`.
+    assert [t.name for t in theorems if not t.statement.endswith(('"', ")"))] == []
     assert all(t.informal_statement and t.informal_proof for t in theorems)
     assert all("Complex_Main" in t.header or "HOL-Analysis.Analysis" in t.header for t in theorems)
     by_name = {t.name: t for t in theorems}
