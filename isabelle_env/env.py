@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -40,8 +41,7 @@ class IsabelleEnv:
         self._names: dict[tuple[str, ...], str] = {}
         self._hammered: dict[tuple[str, ...], str] = {}  # state path -> the tactic Sledgehammer found there
         self._theory: tuple[Theorem, int, str] | None = None  # (theorem, server generation, header state)
-        # PISA picks the Isabelle session by the theory file's path: one with "miniF2F" in it runs HOL.
-        self._folder = Path(tempfile.mkdtemp(prefix="miniF2F-isabelle-env-"))
+        self._folder: Path | None = None
 
     @property
     def client(self) -> PisaClient:
@@ -54,6 +54,9 @@ class IsabelleEnv:
             return self._theory[2]
         if self.server.client is None:
             await self.server.start()
+        if self._folder is None:
+            # PISA picks the Isabelle session by the theory file's path: one with "miniF2F" in it runs HOL.
+            self._folder = Path(tempfile.mkdtemp(prefix="miniF2F-isabelle-env-"))
         imports = theorem.header.split() or ["Complex_Main"]
         state = await open_theory(
             self.client, self.settings.isa_path, self._folder, imports, self.settings.call_timeout
@@ -77,7 +80,7 @@ class IsabelleEnv:
 
     async def _state(self, path: tuple[str, ...]) -> str:
         assert self.theorem is not None
-        if self._theory is None or self._theory[1] != self.server.restarts:  # restarted: replay the path
+        if self._theory is None or self._theory[:2] != (self.theorem, self.server.restarts):  # replay the path
             self._names = {(): await self._root(self.theorem)}
         if path not in self._names:
             parent = await self._state(path[:-1])
@@ -184,6 +187,9 @@ class IsabelleEnv:
     async def close(self) -> None:
         self.theorem = None
         self._names = {}
+        if self._folder is not None:  # Isabelle read the theory file when it started
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
 
 
 class IsabelleProvider:
