@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 METHOD = "isabelle: replayed in a fresh theory, proved proposition compared with the statement's"
 FACT = "<get fact definition>"
+UNKNOWN_COMMAND = "Unrecognised operation."
+PISA_SOURCE = "https://github.com/albertqjiang/Portal-to-ISAbelle"
 CHECKED_NAME = "llemma_checked"  # given to a statement that names no theorem
 
 
@@ -103,6 +105,8 @@ def _fact_text(reply: str) -> str:
 async def proved_proposition(client: PisaClient, state: str, name: str) -> str:
     """How Isabelle prints the theorem ``name`` of ``state``'s theory (PisaError if there is none)."""
     reply = await client.command(f"{FACT} {state} {FACT} {name}")
+    if reply.strip() == UNKNOWN_COMMAND:  # an older PISA: its answer would compare equal to itself
+        raise PisaError(f"this PISA does not know {FACT}: build PISA from {PISA_SOURCE}")
     if not reply.strip():
         raise PisaStepError(f"Isabelle prints nothing for the theorem {name}")
     return _fact_text(reply)

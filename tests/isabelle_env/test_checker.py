@@ -98,3 +98,15 @@ async def test_a_hung_step_times_out(fake_pisa):
     _, client = fake_pisa
     with pytest.raises(PisaTimeout):
         await check(client, SKETCH.replace("using h0 sledgehammer", "using h0 by hang"), step_timeout=0.3)
+
+
+async def test_a_pisa_without_fact_printing_never_passes_the_replay(fake_pisa):
+    fake, client = fake_pisa
+    answer = fake.handle
+
+    async def older_pisa(command: str) -> str:  # PISA answers an unknown tag with this text, not an error
+        return "Unrecognised operation." if command.startswith("<get fact definition>") else await answer(command)
+
+    fake.handle = older_pisa
+    result = await check(client)
+    assert not result.success and "does not know <get fact definition>" in result.error
