@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from isabelle_env.screen import statement_of
 from prover.paths import data_home
 from search import Registry, Theorem
 
@@ -141,7 +142,8 @@ def parse_thy(text: str) -> tuple[str, str, list[str]]:
             break
         statement.append(line)
     name = re.split(r"[\s:\[]", lines[start].split(None, 1)[1].strip())[0]
-    return name, "\n".join(statement).rstrip(), imports
+    # A proof can start on the statement's last line (`... = (3::nat)" sorry`): cut it off by Isabelle's tokens.
+    return name, statement_of("\n".join(statement)), imports
 
 
 def _informal(path: Path) -> dict[str, str]:

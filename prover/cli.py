@@ -93,7 +93,9 @@ def _add_env_flags(parser: argparse.ArgumentParser) -> None:
     env.add_argument("--dojo-repo", help="leandojo: git URL or path of the traced repository")
     env.add_argument("--dojo-commit", help="leandojo: its commit")
     env.add_argument("--dojo-file", help="leandojo: file with the theorems ({Split} is filled per theorem)")
-    env.add_argument("--pisa-address", help="HOST:PORT of a running PISA server")
+    env.add_argument(
+        "--pisa-address", help="HOST:PORT[,HOST:PORT...] of running PISA servers (one theorem at a time each)"
+    )
     env.add_argument("--isa-path", help="the Isabelle2022 installation (default: ~/Isabelle2022)")
     env.add_argument("--pisa-jar", help="PISA-assembly-0.1.jar, to start our own PISA servers")
     env.add_argument("--pisa-command", help="a whole command starting a PISA server on {port}")

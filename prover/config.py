@@ -73,8 +73,8 @@ class EnvConfig:
     dojo_commit: str | None = None
     dojo_file: str | None = None
     """LeanDojo: the file with the theorems; ``{split}`` / ``{Split}`` are filled per theorem."""
-    pisa_address: str | None = None
-    """HOST:PORT of a PISA server someone else runs (never started or stopped by us)."""
+    pisa_address: tuple[str, ...] = ()
+    """HOST:PORT of PISA servers someone else runs (never started or stopped by us), one theorem at a time each."""
     isa_path: str | None = None
     """The Isabelle2022 installation PISA uses (default: ~/Isabelle2022)."""
     pisa_jar: str | None = None

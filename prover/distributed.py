@@ -59,6 +59,12 @@ class RemoteGenerator:
         return await self.handle.propose.remote(list(requests))
 
 
+def actor_share(config: ProveConfig, slot: int, actors: int) -> ProveConfig:
+    """The configuration of prover actor ``slot`` of ``actors``: one REPL process, its own PISA addresses."""
+    env = dataclasses.replace(config.env, workers=1, pisa_address=config.env.pisa_address[slot::actors])
+    return dataclasses.replace(config, env=env)
+
+
 class ProverActor:
     """Owns one environment pool and runs searches on it."""
 
@@ -108,12 +114,17 @@ async def run_on_ray(
     actors_count = max(1, min(config.env.workers, cpus))
     if actors_count < config.env.workers:
         logger.warning("the Ray cluster has room for %d prover actors, not %d", actors_count, config.env.workers)
-    per_actor_env = dataclasses.replace(config.env, workers=1)
-    actor_config = dataclasses.replace(config, env=per_actor_env)
+    addresses = config.env.pisa_address
+    if addresses:  # a PISA server holds one Isabelle: every address belongs to exactly one actor
+        actors_count = min(actors_count, len(addresses))
     per_actor = max(1, math.ceil(config.run.concurrency / actors_count))
     actor_class = ray.remote(num_cpus=1, max_concurrency=per_actor)(ProverActor)
-    arguments = (actor_config, model, language, str(graphs_dir) if graphs_dir else None)
-    actors: list[Any] = [actor_class.remote(*arguments) for _ in range(actors_count)]
+
+    def arguments(slot: int) -> tuple[Any, ...]:
+        actor_config = actor_share(config, slot, actors_count)
+        return (actor_config, model, language, str(graphs_dir) if graphs_dir else None)
+
+    actors: list[Any] = [actor_class.remote(*arguments(slot)) for slot in range(actors_count)]
     if not await _ready([*actors, *([model] if model else [])]):
         for handle in [*actors, *([model] if model else [])]:
             ray.kill(handle)
@@ -130,7 +141,7 @@ async def run_on_ray(
             if actors[slot] is not dead:  # another attempt on the same actor replaced it already
                 return
             ray.kill(dead)
-            fresh = actor_class.remote(*arguments)
+            fresh = actor_class.remote(*arguments(slot))
             if await _ready([fresh]):
                 logger.warning("prover actor %d died; a new one took its place", slot)
                 actors[slot] = fresh

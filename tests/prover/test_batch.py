@@ -274,3 +274,13 @@ async def test_a_killed_prover_actor_costs_one_error_record_and_is_replaced(tmp_
             assert (line["status"], line["proof"]) == expected[int(line["name"][1:]) % 3], line
     assert summary["total"] == 8
     assert len(fake.header_loads()) == 3  # the replacement started a prover process of its own
+
+
+def test_ray_actors_never_share_a_pisa_server():
+    from prover.config import ProveConfig, merge
+    from prover.distributed import actor_share
+
+    config = merge(ProveConfig(), {"env": {"pisa_address": ["h:1", "h:2", "h:3"], "workers": 4}}, "test")
+    shares = [actor_share(config, slot, 3).env for slot in range(3)]
+    assert [s.pisa_address for s in shares] == [("h:1",), ("h:2",), ("h:3",)]
+    assert all(s.workers == 1 for s in shares)
