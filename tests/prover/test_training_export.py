@@ -132,3 +132,15 @@ async def test_bad_requests_say_what_to_do(two_runs, tmp_path, capsys):
     assert "Did you mean: llemma?" in capsys.readouterr().err
     assert cli.main(["data", "extract", str(tmp_path), "--format", "sft", "--out", "y"]) == 2
     assert "not a run directory" in capsys.readouterr().err
+
+
+async def test_whole_proof_runs_give_their_sampled_proofs(tmp_path):
+    fake = FakeRepl(tmp_path, script=SCRIPT)
+    benchmark = write_rows(tmp_path / "bench.jsonl", [("v1", "t1", "valid"), ("v2", "t2", "valid")])
+    run = await prove(benchmark, tmp_path / "run", fake, strategy="whole-proof")
+    whole = extract([run], ExtractOptions("whole-proof", "whole-proof"))
+    assert [(line["theorem"], line["proof"], line["completion"]) for line in whole.lines] == [
+        ("v2", "  omega", "  omega\n```")
+    ]
+    steps = extract([run], ExtractOptions("sft", "llemma"))
+    assert steps.lines == [] and steps.without_graphs == [str(run)]
