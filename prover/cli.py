@@ -16,6 +16,7 @@ from prover.benchmarks import BenchmarkError
 from prover.config import ConfigError, ProveConfig, load_config, merge
 from prover.data import DataError
 from prover.envs import EnvUnavailable
+from prover.experiments_cli import add_data_parser, add_sweep_parser, cmd_extract, cmd_sweep
 from prover.suggest import GoalFormatError
 from search import UnknownNameError
 
@@ -230,17 +231,17 @@ def build_parser() -> argparse.ArgumentParser:
     setup.add_argument(
         "--verifier", action="store_true", help="also install SafeVerify for `--verify kernel` (Lean only)"
     )
-    report = sub.add_parser("report", help="pass rates, pass@k, budget curves and failures of a run (or two)")
-    report.add_argument("runs", nargs="+", metavar="RUN_DIR", help="one run directory, or two to compare")
+    report = sub.add_parser("report", help="pass rates, pass@k, budget curves and failures of runs, side by side")
+    report.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories; each is compared with the first")
     report.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    report.add_argument("--out", help="where to write the report files (default: the first run directory)")
     bench = sub.add_parser("bench", help="measure search overhead, pipeline throughput, batching, header reuse")
     bench.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     bench.add_argument("--small", action="store_true", help="a quick configuration (seconds, not minutes)")
     bench.add_argument("--gpu", action="store_true", help="also time a 7B-shaped Llama on the GPU")
     bench.add_argument("--lean-project", help="measure header reuse on this real Lean project")
-    data = sub.add_parser("data", help="download pinned data sets")
-    data.add_argument("action", choices=["get"])
-    data.add_argument("dataset", help="minif2f (Lean 4, DeepSeek's file) | minif2f-isabelle (theories and informal)")
+    add_data_parser(sub)
+    add_sweep_parser(sub)
     return parser
 
 
@@ -393,18 +394,21 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from prover.report import write_report
+
+    text, files = write_report(args.runs, plots=not args.no_plots, out_dir=args.out)
+    print_report(text, files)
+    return 0
+
+
+def print_report(text: str, files: list[Any]) -> None:
+    """The report's Markdown in the terminal, and the files written."""
     from rich.console import Console
     from rich.markdown import Markdown
 
-    from prover.report import write_report
-
-    if len(args.runs) > 2:
-        raise ValueError("prover report takes one run directory, or two to compare")
-    text, files = write_report(args.runs, plots=not args.no_plots)
     console = Console()
     console.print(Markdown(plain_text(text)))
     console.print("written: " + ", ".join(str(f) for f in files))
-    return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -427,6 +431,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_data(args: argparse.Namespace) -> int:
     from prover.data import get_dataset
 
+    if args.action == "extract":
+        return cmd_extract(args)
+
     get_dataset(args.dataset)
     return 0
 
@@ -441,6 +448,7 @@ COMMANDS = {
     "suggest": cmd_suggest,
     "dsp": cmd_dsp,
     "serve": cmd_serve,
+    "sweep": cmd_sweep,
 }
 
 

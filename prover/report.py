@@ -1,4 +1,9 @@
-"""`prover report`: what a run (or two, side by side) proved, how fast, and why the rest failed."""
+"""`prover report`: what runs proved, side by side, how fast, and why the rest failed.
+
+Pass rates carry 95 % Wilson score intervals; every run after the first is compared with the
+first on the theorems both attempted by an exact McNemar test (`prover.stats`), and a difference
+with p >= 0.05 is marked as within noise.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.results import MANIFEST, RESULTS, counts_as_proved, level_rates, read_records, required_level
+from prover.stats import Comparison, compare, wilson_interval
 
 # miniF2F's problem sources, by name prefix (the longer prefix first).
 CATEGORIES: tuple[str, ...] = (
@@ -140,6 +146,10 @@ class Run:
         whole = sum(totals.values()) or 1.0
         return {k.removeprefix("time_"): v / whole for k, v in totals.items()}
 
+    def compare_with(self, baseline: Run) -> Comparison:
+        """This run against ``baseline``, paired on the theorems both attempted."""
+        return compare(baseline.solved(), self.solved(), set(baseline.by_name) & set(self.by_name))
+
     def summary(self) -> dict[str, Any]:
         total = len(self.by_name)
         proved = len(self.solved())
@@ -147,6 +157,7 @@ class Run:
             "total": total,
             "proved": proved,
             "pass_rate": proved / total if total else 0.0,
+            "pass_rate_wilson_95": list(wilson_interval(proved, total)),
             "splits": {g: {"proved": p, "total": t} for g, (p, t) in self.groups("split").items()},
             "categories": {g: {"proved": p, "total": t} for g, (p, t) in self.groups("category").items()},
             "required_level": self.required_level,
@@ -186,8 +197,7 @@ def markdown(runs: list[Run]) -> str:
         groups = sorted(set().union(*per_run))
         return {g: [per.get(g, (0, 0)) for per in per_run] for g in groups}
 
-    overall = {"all": [(len(r.solved()), len(r.by_name)) for r in runs]}
-    table("Pass rate", overall)
+    lines.extend(pass_rates(runs, names))
     levels = sorted(set().union(*(r.levels() for r in runs)))
     table(
         "By verification level",
@@ -219,6 +229,35 @@ def markdown(runs: list[Run]) -> str:
             lines.append(f"- only {name} ({len(theorems)}): {', '.join(theorems) or 'none'}")
         lines.append("")
     return "\n".join(lines)
+
+
+def pass_rates(runs: list[Run], names: list[str]) -> list[str]:
+    """The pass rate of each run with its interval, and each later run against the first."""
+    lines = [
+        "## Pass rate",
+        "",
+        "95 % Wilson score intervals. Each run is compared with the first on the theorems both attempted "
+        "(exact McNemar test); p >= 0.05 is within noise.",
+        "",
+        "| run | proved | pass rate | 95 % interval | vs first (+gained -lost of shared) | p | |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for index, (run, name) in enumerate(zip(runs, names)):
+        proved, total = len(run.solved()), len(run.by_name)
+        low, high = wilson_interval(proved, total)
+        cells = [name, f"{proved}/{total}", f"{proved / total:.1%}" if total else "", f"{low:.1%} - {high:.1%}"]
+        if index == 0:
+            cells += ["", "", "baseline"]
+        else:
+            c = run.compare_with(runs[0])
+            cells += [
+                f"+{c.gained} -{c.lost} of {c.shared}",
+                f"{c.p_value:.3g}",
+                "within noise" if c.within_noise else "significant",
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
 
 
 def plot(runs: list[Run], out_dir: Path) -> list[Path]:
@@ -265,14 +304,20 @@ def plot(runs: list[Run], out_dir: Path) -> list[Path]:
     return written
 
 
-def write_report(paths: list[str | Path], *, plots: bool = True) -> tuple[str, list[Path]]:
-    """Write report.md (and PNG plots) into the first run directory; return the Markdown and the files."""
+def write_report(
+    paths: list[str | Path], *, plots: bool = True, out_dir: str | Path | None = None
+) -> tuple[str, list[Path]]:
+    """Write report.md, report.json (and PNG plots) into ``out_dir`` (default: the first run directory)."""
     runs = [Run.load(p) for p in paths]
-    out_dir = runs[0].path
+    out_dir = Path(out_dir) if out_dir is not None else runs[0].path
+    out_dir.mkdir(parents=True, exist_ok=True)
     text = markdown(runs)
+    summaries = [r.summary() for r in runs]
+    for run, summary in zip(runs[1:], summaries[1:]):
+        summary["vs_first"] = {"run": str(runs[0].path), **run.compare_with(runs[0]).to_dict()}
     # Theorem names are the benchmark's text: whatever they hold, the files stay valid UTF-8.
     (out_dir / "report.md").write_text(text, encoding="utf-8", errors="backslashreplace")
-    (out_dir / "report.json").write_text(json.dumps([r.summary() for r in runs], indent=2) + "\n")
+    (out_dir / "report.json").write_text(json.dumps(summaries, indent=2) + "\n")
     files = [out_dir / "report.md", out_dir / "report.json"]
     if plots:
         files += plot(runs, out_dir)

@@ -113,6 +113,11 @@ def _invalid(line: bytes) -> str | dict[str, Any]:
     return data
 
 
+def done_attempts(records: list[dict[str, Any]]) -> set[tuple[str, int]]:
+    """(theorem, attempt) pairs a resume skips: all but those that ended in `error` (the prover or model failed)."""
+    return {(r["name"], int(r.get("attempt", 0))) for r in records if r.get("status") != "error"}
+
+
 def is_proved(record: dict[str, Any]) -> bool:
     """A validated record's theorem was proved and the proof passed the whole-proof check."""
     return record.get("status") == "proved" and record.get("verified") is True
@@ -133,8 +138,8 @@ class ResultsFile:
         self.skipped = [s for s in read.skipped if s[1] != "unfinished last line"]
 
     def done(self) -> set[tuple[str, int]]:
-        """Attempts a resume skips: all but those that ended in `error` (the prover or model failed)."""
-        return {(r["name"], int(r.get("attempt", 0))) for r in self.records if r.get("status") != "error"}
+        """Attempts a resume skips (see `done_attempts`)."""
+        return done_attempts(self.records)
 
     def append(self, record: dict[str, Any]) -> None:
         # ASCII only: every character escaped, so a lone surrogate in model text still makes valid UTF-8.

@@ -59,16 +59,19 @@ class Runner:
         on_start: Callable[[int, int], None] | None = None,
         on_result: Callable[[dict[str, Any]], None] | None = None,
         report: bool = True,
+        manifest_extra: dict[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.report = report
+        self.manifest_extra = dict(manifest_extra or {})
+        """More entries for the manifest (a sweep names the grid point the run is)."""
         self._env = env
         self._generator = generator
         self.on_start = on_start
         self.on_result = on_result
         self.run_dir = Path(config.run.out) if config.run.out else default_run_dir()
 
-    def _check_names(self) -> None:
+    def check_names(self) -> None:
         """Unknown names fail here, before any data or model loads."""
         GENERATORS.get(self.config.generator.name)
         PROMPTS.get(self.config.generator.prompt)
@@ -96,7 +99,7 @@ class Runner:
 
     async def run(self) -> dict[str, Any]:
         cfg = self.config
-        self._check_names()
+        self.check_names()
         language = "isabelle" if cfg.env.name == "isabelle" else "lean4"
         benchmark = load_benchmark(
             cfg.run.benchmark, names=cfg.run.names, limit=cfg.run.limit, shard=cfg.run.shard, language=language
@@ -216,4 +219,5 @@ class Runner:
             "versions": versions,
             "model": {"id": cfg.generator.model, "revision": resume.model_revision(cfg.generator.model)},
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
+            **self.manifest_extra,
         }

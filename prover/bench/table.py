@@ -65,13 +65,20 @@ def print_tables(result: dict[str, Any]) -> None:
         f"{verification['repl_vs_check_alone']:.2f}x the check alone); "
         f"kernel {verification['kernel_s_per_proof']:.3f} s ({verification['kernel_vs_repl']:.1f}x repl)"
     )
+    extraction = result["extraction"]
+    console.print(
+        f"6. Training-data extraction ({extraction['graphs']:,} kept graphs, proofs of {extraction['depth']} steps, "
+        f"{extraction['failed_per_state']} failed tactics per state): "
+        f"sft {extraction['sft_steps_per_s']:,.0f} steps/s, dpo {extraction['dpo_pairs_per_s']:,.0f} pairs/s "
+        f"({extraction['sft_graphs_per_s']:,.0f} graphs/s)"
+    )
     if "gpu" in result:
         gpu = result["gpu"]
         if "skipped" in gpu:
-            console.print(f"6. GPU: skipped ({gpu['skipped']})")
+            console.print(f"7. GPU: skipped ({gpu['skipped']})")
         else:
             console.print(
-                f"6. GPU ({gpu['device']}): {gpu['tokens_per_s']:.0f} tokens/s, "
+                f"7. GPU ({gpu['device']}): {gpu['tokens_per_s']:.0f} tokens/s, "
                 f"{gpu['expansions_per_s']:.2f} expansions/s at {gpu['beams']} beams"
             )
     machine = result["machine"]

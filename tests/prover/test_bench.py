@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from prover.bench import BenchConfig, run_bench
+from prover.bench.extraction import extraction_throughput
 
 
 def finite(value) -> bool:
@@ -36,6 +37,16 @@ async def test_small_bench_has_every_figure():
     assert verification["repl_requests_per_proof"] == 2  # the check and its audit: one more than the check alone
     assert verification["kernel_requests_per_proof"] == 2  # the kernel level adds processes, not REPL requests
     assert finite(verification["kernel_vs_repl"]) and finite(verification["screen_s_per_proof"])
+    assert finite(result["extraction_steps_per_s"]) and result["extraction_steps_per_s"] > 0
+    assert result["extraction"]["graphs"] == 100
+
+
+def test_extraction_throughput_reads_every_step_and_pair_of_the_synthetic_graphs():
+    figure = extraction_throughput(graphs=12, depth=3, siblings=2)
+    assert figure["steps"] == 12 * 3  # every step of every proof path, and nothing off it
+    assert figure["pairs"] == 12 * 3 * 2  # each failed tactic at each state of a proof path
+    for key in ("sft_steps_per_s", "dpo_pairs_per_s", "sft_graphs_per_s"):
+        assert finite(figure[key]) and figure[key] > 0
 
 
 def test_bench_json_from_the_command_line():
@@ -44,5 +55,6 @@ def test_bench_json_from_the_command_line():
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert {"search_overhead_us", "pipeline", "batching_speedup", "header_reuse_speedup", "machine"} <= set(result)
+    figures = {"search_overhead_us", "pipeline", "batching_speedup", "header_reuse_speedup", "extraction_steps_per_s"}
+    assert figures | {"machine"} <= set(result)
     assert all({"workers", "utilization", "speedup_vs_sequential"} <= set(row) for row in result["pipeline"])

@@ -7,6 +7,7 @@ import pytest
 
 from prover import cli
 from prover.report import Run, category, failure_reason, pass_at_k, write_report
+from prover.stats import mcnemar_exact, wilson_interval
 
 
 def rec(name, attempt, status, expansions=1, wall=1.0, split="test", reason=""):
@@ -100,7 +101,8 @@ def test_report_files_and_comparison(tmp_path, capsys):
     for f in files:
         assert f.stat().st_size > 0
     assert (files[2].read_bytes()[:8]) == b"\x89PNG\r\n\x1a\n"
-    assert "| all | 2/3 (66.7%) | 3/3 (100.0%) | +1 (+33.3%) |" in text
+    assert "| first | 2/3 | 66.7% | 20.8% - 93.9% |  |  | baseline |" in text
+    assert "| second | 3/3 | 100.0% | 43.9% - 100.0% | +1 -0 of 3 | 1 | within noise |" in text
     assert "| amc12 | 0/1 (0.0%) | 1/1 (100.0%) | +1 (+100.0%) |" in text
     assert "only second (1): amc12a_2019_p21" in text
     assert cli.main(["report", str(first), "--no-plots"]) == 0
@@ -110,3 +112,35 @@ def test_report_files_and_comparison(tmp_path, capsys):
 def test_report_on_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert cli.main(["report", str(tmp_path)]) == 2
     assert "not a run directory" in capsys.readouterr().err
+
+
+def test_wilson_interval_and_exact_mcnemar_by_hand():
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.27753), abs=1e-5)
+    assert wilson_interval(5, 10) == pytest.approx((0.23659, 0.76341), abs=1e-5)
+    assert wilson_interval(64, 244) == pytest.approx((0.21109, 0.32087), abs=1e-5)  # Llemma-7b on miniF2F-test
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    assert mcnemar_exact(0, 0) == 1.0
+    assert mcnemar_exact(5, 0) == pytest.approx(2 / 32)  # all five discordant theorems one way
+    assert mcnemar_exact(9, 1) == pytest.approx(2 * 11 / 1024) == mcnemar_exact(1, 9)
+    assert mcnemar_exact(3, 3) == 1.0
+
+
+def test_many_runs_side_by_side_mark_noise_and_real_differences(tmp_path, capsys):
+    names = [f"thm{i}" for i in range(30)]
+
+    def run_proving(folder, proved):
+        return write_run(tmp_path / folder, [rec(n, 0, "proved" if n in proved else "failed") for n in names])
+
+    base = run_proving("base", set(names[:10]))
+    near = run_proving("near", set(names[:12]))  # 2 more: within noise
+    far = run_proving("far", set(names[:25]))  # 15 more, none lost: p = 2 / 2**15
+    report_dir = tmp_path / "report"
+    assert cli.main(["report", str(base), str(near), str(far), "--no-plots", "--out", str(report_dir)]) == 0
+    text = (report_dir / "report.md").read_text()
+    assert "| base | 10/30 | 33.3% |" in text
+    assert "| near | 12/30 | 40.0% | 24.6% - 57.7% | +2 -0 of 30 | 0.5 | within noise |" in text
+    assert "| far | 25/30 | 83.3% | 66.4% - 92.7% | +15 -0 of 30 | 6.1e-05 | significant |" in text
+    summaries = json.loads((report_dir / "report.json").read_text())
+    assert summaries[2]["vs_first"]["within_noise"] is False and summaries[1]["vs_first"]["p_value"] == 0.5
+    assert summaries[0]["pass_rate_wilson_95"] == pytest.approx(list(wilson_interval(10, 30)))
+    assert not (base / "report.md").exists()  # --out: the runs are only read
