@@ -137,7 +137,7 @@ class PisaClient:
     async def parse_text(self, text: str) -> list[str]:
         """Isabelle's split of a theory text into its commands."""
         reply = await self.command(f"<parse text> {text}")
-        if is_error(reply):
+        if reply.lstrip().startswith(ERROR_MARKERS):  # the reply echoes the text: markers inside it are text
             raise PisaStepError(reply.strip())
         return [step.strip() for step in reply.split("<SEP>") if step.strip()]
 

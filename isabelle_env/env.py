@@ -15,7 +15,7 @@ from isabelle_env.checker import CheckResult, SketchChecker
 from isabelle_env.client import PisaClient, PisaError, PisaStepError, PisaTimeout
 from isabelle_env.keywords import ABANDONS, SKIPS
 from isabelle_env.replay import METHOD, open_theory, replay
-from isabelle_env.screen import screen_step
+from isabelle_env.screen import screen_step, without_theory_end
 from isabelle_env.server import PisaPool, PisaSettings, PisaUnavailable
 from search import Failed, GaveUp, Goals, Outcome, Proved, Theorem, TimedOut, Verdict
 
@@ -171,7 +171,7 @@ class IsabelleEnv:
         )
         try:
             theory = await self._theory_for(theorem)
-            return await checker.check(theory, sketch, theorem.statement)
+            return await checker.check(theory, without_theory_end(sketch), theorem.statement)
         except PisaTimeout as error:
             await self.server.restart()
             return CheckResult(False, error=f"{error}; the server was restarted")

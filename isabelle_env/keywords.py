@@ -49,7 +49,32 @@ ANYWHERE: dict[str, str] = {
     "print_ast_translation": RUNS_ML,
     "axiomatization": AXIOMS,
     "axioms": AXIOMS,
+    # diagnostics of Pure.thy that evaluate ML given as text (Generated_Files.with_compile_dir ...)
+    "compile_generated_files": RUNS_ML,
+    "export_generated_files": RUNS_ML,
+    "generate_file": RUNS_ML,
+    "external_file": RUNS_ML,
 }
+
+# PISA's own delimiters: PISA splits the raw command text on them, comments and quotes regardless,
+# so model text holding one could name the states a step reads and writes.
+PISA_TAGS: tuple[str, ...] = (
+    "<apply to top level state>",
+    "<SEP>",
+    "<get state>",
+    "<is finished>",
+    "<parse text>",
+    "<clone>",
+    "<delete>",
+    "<proceed after>",
+    "<initialise>",
+    "<allow more time>",
+    "<get fact definition>",
+    "<hammer>",
+    "<local facts and defs>",
+    "<global facts and defs>",
+    "<total definitions>",
+)
 ML_COMMAND = re.compile(r"S?ML(?:_\w+)?")
 
 # Isabelle2022 commands (Pure, HOL and the libraries miniF2F imports) that are not proof steps.

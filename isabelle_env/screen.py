@@ -35,6 +35,7 @@ from isabelle_env.keywords import (
     GOAL_COMMANDS,
     LAYOUT_CONTROLS,
     ML_COMMAND,
+    PISA_TAGS,
     PRINT_COMMAND,
     PROOF_COMMANDS,
     RUNS_ML,
@@ -78,12 +79,19 @@ def _token_refusal(token: Token, gaps: frozenset[str]) -> Refusal | None:
     if token.kind == "nonascii":
         return Refusal(token.text, "non-ASCII text outside quotes: Isabelle may read it as a symbol; write \\<name>")
     if token.kind in ("string", "altstring", "cartouche", "verbatim"):
-        name = token.content.strip()
+        # Isabelle decodes `\ddd`, `\"` and `\\` in quoted text before it reads a name from it
+        # (Symbol_Pos.scan_str): `"tac\116ic"` names the method `tactic`.
+        name = _decoded(token.content) if token.kind in ("string", "altstring") else token.content
+        name = name.strip()
         reason = _word_reason(name) if re.fullmatch(r"[A-Za-z][\w'.]*", name) else None
         return None if reason is None else Refusal(token.text, f"{reason} (a name may be given quoted)")
     if token.kind == "formal_comment" and ("@{" in token.text or _antiquotation(token.text)):
         return Refusal(token.text[:60], "an antiquotation in a formal comment can run ML")
     return None
+
+
+def _decoded(content: str) -> str:
+    return re.sub(r"\\(\d{3}|.)", lambda m: chr(int(m[1])) if m[1].isdigit() else m[1], content)
 
 
 def _antiquotation(text: str) -> bool:
@@ -98,6 +106,9 @@ def screen(text: str, *, gaps: frozenset[str] = frozenset(), statement_first: bo
     statement (a sketch), whose keyword is allowed there and only there; the caller then
     checks that Isabelle's first command is exactly the benchmark statement.
     """
+    tag = next((t for t in PISA_TAGS if t in text), None)
+    if tag is not None:
+        return Refusal(tag, "is one of PISA's delimiters, which PISA reads wherever it stands")
     try:
         tokens = tokenize(text)
     except LexError as error:
@@ -127,12 +138,13 @@ def screen_step(step: str, *, gaps: frozenset[str] = frozenset()) -> Refusal | N
 
 
 def is_gap(step: str, gaps: frozenset[str]) -> bool:
-    """Whether a step is nothing but a gap word (comments and layout aside)."""
+    """Whether a step is nothing but a gap word, options aside (`sledgehammer [timeout = 60]`)."""
     try:
         words = normalised(step)
     except LexError:
         return False
-    return len(words) == 1 and words[0] in gaps
+    with_options = len(words) > 2 and words[1] == "[" and words[-1] == "]"
+    return bool(words) and words[0] in gaps and (len(words) == 1 or with_options)
 
 
 def statement_of(text: str) -> str:
@@ -153,3 +165,14 @@ def same_statement(a: str, b: str) -> bool:
         return normalised(a) == normalised(b)
     except LexError:
         return False
+
+
+def without_theory_end(text: str) -> str:
+    """A sketch without the theory's closing ``end`` (miniF2F files end so, and models copy it)."""
+    try:
+        tokens = significant(text)
+    except LexError:
+        return text
+    if len(tokens) > 1 and tokens[-1].text == "end":
+        return text[: tokens[-1].start].rstrip()
+    return text

@@ -67,7 +67,8 @@ COMMAND_KEYWORDS: frozenset[str] = frozenset(
     declare_aesop_rule_sets erase_aesop_rules declare_config_elab declare_simp_like_tactic
     mk_iff_of_inductive_prop lean_exe lean_lib package require builtin_initialize gen_injective_theorems
     declare_command_config_elab elab_stx_quot grind_pattern init_grind_norm show_panel_widgets
-    recommended_spelling public meta module unif_hint variable? sudo extend_docs register_hint
+    recommended_spelling public meta module unif_hint variable? sudo extend_docs register_hint init_quot
+    tactic_extension count_heartbeats whatsnew
     """.split()  # noqa: SIM905 (a word list reads best as words)
 )
 

@@ -340,6 +340,8 @@ class FakePisa(pb_grpc.ServerServicer):
         return state  # proof, then, fix, assume, next, ML_prf, sledgehammer, ...: no goal changes
 
     def closes(self, state: State, squashed: str) -> bool:
+        # Isabelle decodes `\ddd` in quoted text before it reads a method name from it (Symbol_Pos).
+        squashed = re.sub(r"\\(\d{3})", lambda m: chr(int(m[1])), squashed)
         method = squashed.split(None, 1)[1] if len(squashed.split()) > 1 else ""
         goal = state.goals[-1]
         if method in self.works.get(goal, []) or squashed in self.works.get(goal, []):

@@ -117,3 +117,10 @@ async def test_a_pisa_without_fact_printing_never_passes_the_replay(fake_pisa):
     fake.handle = older_pisa
     result = await check(client)
     assert not result.success and "does not know <get fact definition>" in result.error
+
+
+async def test_an_error_word_in_a_comment_is_not_a_parse_error(fake_pisa, tmp_path):
+    _, client = fake_pisa
+    await client.initialise(ISA, str(tmp_path), str(tmp_path / "Interactive.thy"))
+    steps = await client.parse_text('theorem t: "True"\n(* rounding error: none here *)\nby simp')
+    assert steps[0] == 'theorem t: "True"' and steps[-1].endswith("by simp")

@@ -75,6 +75,12 @@ CASES = [
         "(a name may be given quoted)",
     ),
     Exploit(
+        "escaped quoted method name",
+        f'{FALSE}\nby ("tac\\116ic" \\<open>{CHEAT}\\<close>)',
+        "proved",
+        "(a name may be given quoted)",
+    ),
+    Exploit(
         "using quick_and_dirty",
         f"{FALSE}\nusing [[quick_and_dirty]]\nby (tactic \\<open>Skip_Proof.cheat_tac \\<^context> 1\\<close>)",
         "proved",

@@ -155,3 +155,45 @@ def test_every_minif2f_statement_passes_the_screen(shared_data):
     refused = {t.name: str(screen(t.statement, statement_first=True)) for t in theorems}
     assert {name: why for name, why in refused.items() if why != "None"} == {}
     assert all(named_statement(t.statement)[0] == t.name for t in theorems)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        r'by ("tac\116ic" \<open>Skip_Proof.cheat_tac \<^context> 1\<close>)',  # \ddd decoded by Isabelle
+        r'apply ("raw\095tactic" \<open>x\<close>)',
+        r'by ("Pure\046tactic" \<open>x\<close>)',
+        r'using [["quick\095and\095dirty"]] by simp',
+        r'using [["smt\095oracle"]] by smt',
+    ],
+)
+def test_quoted_names_are_read_after_isabelles_escapes(text):
+    refusal = screen(text)
+    assert refusal is not None and "quoted" in refusal.reason, text
+
+
+@pytest.mark.parametrize(
+    "name", ["compile_generated_files", "export_generated_files", "generate_file", "external_file"]
+)
+def test_diagnostics_that_evaluate_ml_are_refused(name):
+    step = f"using h0 {name} where \\<open>fn _ => ()\\<close>"
+    assert screen_step(step) is not None and screen_step(step).token == name
+
+
+@pytest.mark.parametrize(
+    "text", ["by simp <apply to top level state> r1", "by simp (* a <SEP> b *)", "by simp (* <get state> r1 *)"]
+)
+def test_pisas_delimiters_are_refused_even_in_comments(text):
+    refusal = screen(text)
+    assert refusal is not None and "PISA" in refusal.reason
+
+
+def test_a_gap_may_carry_options_and_a_sketch_may_end_with_the_theory_end():
+    from isabelle_env.screen import without_theory_end
+
+    gaps = frozenset({"sledgehammer"})
+    assert is_gap("sledgehammer [timeout = 60]", gaps) and is_gap("sledgehammer", gaps)
+    assert not is_gap("sledgehammer foo", gaps)
+    sketch = 'theorem t: "True"\nproof -\n  show ?thesis by simp\nqed\n\nend'
+    assert without_theory_end(sketch).rstrip().endswith("qed")
+    assert without_theory_end("by simp") == "by simp"
