@@ -77,7 +77,6 @@ class Runner:
             from prover.sketch import check_config
 
             check_config(self.config)
-            PROMPTS.get(self.config.sketch.gap_prompt)
 
     def _check_resume(self, benchmark: Benchmark, now: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
         """The previous manifest and what this run changes; refused unless nothing or ``force_resume``."""

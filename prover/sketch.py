@@ -23,7 +23,7 @@ from lean_env.repl_env import LeanReplEnv
 from lean_env.sketch import SketchPlan, assemble, plan_sketch
 from lean_env.sketch_env import Elaboration, GapEnv, OpenGap, SketchRejected, elaborate
 from prover.config import ConfigError, ProveConfig
-from prover.models import PortfolioGenerator, build_generator
+from prover.models import PROMPTS, PortfolioGenerator, build_generator
 from prover.models.sketch_prompts import DRAFT_PROMPTS
 from search import (
     BestFirstSearch,
@@ -69,6 +69,9 @@ def check_config(config: ProveConfig) -> None:
         )
     if gap.gap_generator in ("hf", "vllm", "openai") and not gap.gap_model:
         raise ConfigError(f"--gap-generator {gap.gap_generator} needs --gap-model (the model that closes gaps)")
+    PROMPTS.get(gap.gap_prompt)  # an unknown name fails here, with the closest one
+    if config.run.draft:
+        PROMPTS.get(draft_prompt(config))
 
 
 def draft_prompt(config: ProveConfig) -> str:

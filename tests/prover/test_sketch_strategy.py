@@ -360,3 +360,13 @@ def test_the_gap_generator_is_the_portfolio_the_sketch_model_or_another_model():
     assert (gaps.inner.model, gaps.inner.url, gaps.inner.prompt.name) == ("bfs", "http://h:1/v1/completions", "bfs")
     with pytest.raises(ConfigError, match="--gap-generator same"):
         build_gap_generator(merge(cfg, {"sketch": {"gap_generator": "same"}}, "test"), PortfolioGenerator(["simp"]))
+
+
+async def test_an_unknown_gap_or_draft_prompt_is_named_before_anything_runs(tmp_path):
+    from search import UnknownNameError
+
+    cfg = config(tmp_path, "http://127.0.0.1:9/v1", fake_for(tmp_path, "t"), "t")
+    for override in ({"sketch": {"gap_prompt": "lama"}}, {"run": {"draft": True}, "sketch": {"draft_prompt": "x"}}):
+        with pytest.raises(UnknownNameError, match="Unknown prompt format"):
+            await Runner(merge(cfg, override, "test"), report=False).run()
+    assert not (tmp_path / "run").exists()
