@@ -370,3 +370,54 @@ async def test_an_unknown_gap_or_draft_prompt_is_named_before_anything_runs(tmp_
         with pytest.raises(UnknownNameError, match="Unknown prompt format"):
             await Runner(merge(cfg, override, "test"), report=False).run()
     assert not (tmp_path / "run").exists()
+
+
+async def test_the_dsp_lean_configuration_runs_end_to_end(tmp_path):
+    """Draft and sketch from the chat model, gaps from the step prover's completions, as `dsp-lean` sets them up."""
+    asked: list[dict] = []
+    statement = STATEMENT.format(name="shipped")
+    tactics = {GAP_EQ: "exact h", GAP_SUM: "subst h", "⊢ 2 + 2 = 2 + 2": "rfl"}
+
+    def answer(body: dict) -> tuple[int, bytes]:
+        asked.append(body)
+        if "prompt" in body:  # the step prover: `{state}:::` (bfs)
+            goal = body["prompt"].removesuffix(":::")
+            return 200, completions((text(tactics.get(goal, "norm_num")), "[-0.1]"))
+        if "concise informal proof" in body["messages"][0]["content"]:
+            content = "<think>x is 2</think>\nSince x = 2, x + x = 4."
+        else:
+            content = f"```lean4\n{statement}\n{TWO_GAPS}\n```"
+        message = {"role": "assistant", "content": content}
+        return 200, json.dumps({"choices": [{"index": 0, "message": message}]}).encode()
+
+    fake = fake_for(tmp_path, "shipped")
+    with hostile_server(answer) as url:
+        overrides = {
+            "run": {"benchmark": str(bench(tmp_path, "shipped")), "out": str(tmp_path / "run"), "attempts": 1},
+            "env": {"repl_command": fake.command, "workers": 1},
+            "generator": {"endpoint": url, "retries": 0},
+            "sketch": {"gap_endpoint": url},
+        }
+        records = await run(merge(load_config("dsp-lean"), overrides, "test"))
+    assert records["shipped"]["status"] == "proved", records["shipped"]["reason"]
+    draft, sketch, *gaps = asked
+    assert draft["model"] == sketch["model"] == "Qwen/QwQ-32B" and sketch["temperature"] == 0.6
+    assert "An informal proof:\nSince x = 2, x + x = 4." in sketch["messages"][0]["content"]
+    assert {g["model"] for g in gaps} == {"bytedance-research/BFS-Prover"} and gaps[0]["prompt"] == GAP_EQ + ":::"
+    assert all(g["n"] == 8 and g["temperature"] == 1.1 for g in gaps)
+
+
+async def test_the_assembled_proof_is_checked_at_the_level_the_run_asks_for(tmp_path):
+    from tests.lean_env.conftest import FAKE_REPL
+
+    fake = fake_for(tmp_path, "kernel")
+    folder = FAKE_REPL.parent
+    kernel = {
+        "verify": "kernel",
+        "lean_command": f"{sys.executable} {folder / 'fake_lean.py'} --script {fake.script}",
+        "kernel_command": f"{sys.executable} {folder / 'fake_safeverify.py'} {{target}} {{submission}}",
+    }
+    with hostile_server(writer({"kernel": TWO_GAPS})) as url:
+        records = await run(config(tmp_path, url, fake, "kernel", env=kernel))
+    record = records["kernel"]
+    assert record["status"] == "proved" and record["verification"]["level"] == "kernel", record["reason"]
