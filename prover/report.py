@@ -45,9 +45,9 @@ def failure_reason(record: dict[str, Any]) -> str:
     if record["status"] == "error":
         return "error: " + (reason.split(":")[0] or "unknown")
     for key, label in (
+        ("time limit", "time limit"),
         ("not closed", "sketch gap not closed"),
         ("does not elaborate", "sketch did not elaborate"),
-        ("time limit", "time limit"),
         ("expansion", "expansion budget"),
         ("environment-call", "environment-call budget"),
         ("depth", "depth limit"),

@@ -200,7 +200,8 @@ class SketchAndDecompose:
         if self.settings.draft:
             if self.drafter is None:
                 raise ConfigError("--draft needs a model generator whose prompt can be changed (hf, vllm, openai)")
-            drafts = await self._generate(self.drafter, theorem, stats, 1)
+            written = await self._generate(self.drafter, theorem, stats, 1)
+            drafts = [d for d in written if text_problem(d, self.settings.max_chars) is None]
             if not drafts:
                 return SearchResult(theorem.name, Status.FAILED, reason="the model drafted no informal proof")
             target = dataclasses.replace(theorem, informal_proof=drafts[0])

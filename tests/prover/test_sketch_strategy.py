@@ -421,3 +421,35 @@ async def test_the_assembled_proof_is_checked_at_the_level_the_run_asks_for(tmp_
         records = await run(config(tmp_path, url, fake, "kernel", env=kernel))
     record = records["kernel"]
     assert record["status"] == "proved" and record["verification"]["level"] == "kernel", record["reason"]
+
+
+async def test_a_draft_that_is_not_text_never_reaches_the_sketch_prompt(tmp_path):
+    from lean_env.process import ReplSettings
+    from lean_env.repl_env import LeanReplEnv, ReplPool
+    from prover.models import PortfolioGenerator
+    from prover.sketch import SketchAndDecompose, SketchSettings
+    from search import Candidate
+
+    class Scripted:
+        def __init__(self, text: str) -> None:
+            self.text = text
+            self.asked: list[TacticRequest] = []
+
+        async def propose(self, requests):
+            self.asked += requests
+            return [[Candidate(self.text, -1.0, 3)] for _ in requests]
+
+    drafter, writer = Scripted("x is 2 \ud800"), Scripted(TWO_GAPS)  # a lone surrogate, as JSON "\ud800" decodes
+    fake = fake_for(tmp_path, "t")
+    pool = ReplPool(ReplSettings(command=fake.argv), 1)
+    env = LeanReplEnv(pool)
+    try:
+        cfg = config(tmp_path, "http://127.0.0.1:9/v1", fake, "t", run={"draft": True})
+        theorem = Theorem("t", STATEMENT.format(name="t") + "\n", header=HEADER)
+        gaps = PortfolioGenerator(GAP_TACTICS.split(","))
+        result = await SketchAndDecompose(env, writer, drafter, gaps, SketchSettings.from_config(cfg)).search(theorem)
+    finally:
+        await env.close()
+        await pool.close()
+    assert result.status.value == "failed" and result.reason == "the model drafted no informal proof"
+    assert len(drafter.asked) == 1 and writer.asked == []
