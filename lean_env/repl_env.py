@@ -65,6 +65,24 @@ def interpret(reply: Reply) -> tuple[Outcome, int | None]:
     return Goals("\n\n".join(reply.goals), len(reply.goals)), reply.proof_state
 
 
+async def request_on_header(process: ReplProcess, header: str, text: str) -> tuple[Reply, int]:
+    """The reply to ``text`` run as a command on ``header``'s environment, and the process generation it ran in.
+
+    A restart by a neighbouring search (``StaleState``) says nothing about the command: it is run
+    again on the reloaded header, up to ``NEIGHBOUR_RESTARTS`` times.
+    """
+    for attempt in range(NEIGHBOUR_RESTARTS):
+        env, generation = await process.header_env(header)
+        try:
+            reply = await process.request(Command(cmd=text, env=env), process.settings.command_timeout, generation)
+        except StaleState:
+            if attempt == NEIGHBOUR_RESTARTS - 1:
+                raise
+            continue
+        return reply, generation
+    raise AssertionError("unreachable")
+
+
 class ReplPool:
     """N REPL processes; theorems go to the least busy one, preferring a warm header."""
 
@@ -109,7 +127,7 @@ class LeanReplEnv:
     async def start(self, theorem: Theorem) -> Goals:
         await self.close()
         self.theorem = theorem
-        self.process = self.pool.pick(theorem.header)
+        self.process = self._pick(theorem)
         self.process.sessions += 1
         root_id, goal = await self._start_theorem()
         self._ids = {(): root_id}
@@ -117,19 +135,14 @@ class LeanReplEnv:
         self._lost = set()
         return Goals(goal, 1, handle=StateHandle(()))
 
+    def _pick(self, theorem: Theorem) -> ReplProcess:
+        """The process that serves ``theorem``: the least busy, preferring one with its header loaded."""
+        return self.pool.pick(theorem.header)
+
     async def _start_theorem(self) -> tuple[int, str]:
         assert self.process is not None and self.theorem is not None
-        command_timeout = self.process.settings.command_timeout
-        for attempt in range(NEIGHBOUR_RESTARTS):
-            env, generation = await self.process.header_env(self.theorem.header)
-            # The statement alone, with its type printed for the verifier: no extra round trip.
-            command = Command(cmd=target_command(self.theorem), env=env)
-            try:
-                reply = await self.process.request(command, command_timeout, generation)
-                break
-            except StaleState:
-                if attempt == NEIGHBOUR_RESTARTS - 1:
-                    raise
+        # The statement alone, with its type printed for the verifier: no extra round trip.
+        reply, generation = await request_on_header(self.process, self.theorem.header, target_command(self.theorem))
         if not isinstance(reply, CommandReply):
             raise StatementError(f"{self.theorem.name}: the REPL rejected the statement: {reply}")
         if reply.errors():

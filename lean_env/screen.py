@@ -189,9 +189,11 @@ def _option_in(tokens: list[Token], index: int) -> bool:
     )
 
 
-def _screen(text: str) -> Refusal | None:
+def _screen(text: str, allowed_sorries: frozenset[int] = frozenset()) -> Refusal | None:
     tokens = tokenize(text)
     for index, token in enumerate(tokens):
+        if token.start in allowed_sorries and token.kind is Kind.IDENT and token.text == "sorry":
+            continue
         refusal = _token_refusal(token, tokens, index)
         if refusal is not None:
             return refusal
@@ -212,6 +214,12 @@ def screen(text: str) -> Refusal | None:
             old, _ = _memo.popitem(last=False)
             _memo_bytes -= len(old)
     return refusal
+
+
+def screen_allowing_sorries(text: str, offsets: frozenset[int]) -> Refusal | None:
+    """``screen`` for a sketch: the ``sorry`` tokens starting at ``offsets`` (its gap markers, found by
+    ``lean_env.sketch``) pass; every other token, any other ``sorry`` included, is screened as usual."""
+    return _screen(text, offsets)
 
 
 def screened_outcome(tactic: str) -> GaveUp | Failed | None:

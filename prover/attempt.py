@@ -38,8 +38,17 @@ def strategy(
     generator: TacticGenerator,
     drafter: TacticGenerator | None = None,
     seed: int | None = None,
+    gap_generator: TacticGenerator | None = None,
 ) -> Any:
-    """The search the configuration names, over one environment; ``seed`` seeds its generations."""
+    """The search the configuration names, over one environment; ``seed`` seeds its generations.
+
+    ``gap_generator`` closes the gaps of the sketch strategy (built from the configuration when not given).
+    """
+    if config.run.strategy == "sketch":
+        from prover.sketch import SketchAndDecompose, SketchSettings, build_gap_generator
+
+        gaps = gap_generator or build_gap_generator(config, generator)
+        return SketchAndDecompose(env, generator, drafter, gaps, SketchSettings.from_config(config), seed=seed)
     if config.run.strategy == "dsp":
         from prover.dsp import DraftSketchProve, DSPConfig
 
@@ -106,6 +115,7 @@ def record(theorem: Theorem, attempt: int, seed: int, result: SearchResult) -> d
         "reason": data["reason"],
         "verification": data["verification"],
         "attempts": data["attempts"],
+        **({"sketches": data["sketches"]} if "sketches" in data else {}),
     }
 
 
@@ -117,6 +127,7 @@ async def prove_attempt(
     attempt: int,
     graphs_dir: Path | None = None,
     drafter: TacticGenerator | None = None,
+    gap_generator: TacticGenerator | None = None,
 ) -> dict[str, Any]:
     """Search one theorem once; any failure of the environment becomes an `error` record.
 
@@ -125,7 +136,7 @@ async def prove_attempt(
     seed = attempt_seed(config, theorem.name, attempt)
     try:
         async with provider.session() as env:
-            result = await strategy(config, env, generator, drafter, seed).search(theorem)
+            result = await strategy(config, env, generator, drafter, seed, gap_generator).search(theorem)
     except Exception as error:  # one theorem's failure never ends the run
         logger.exception("%s: the environment failed", theorem.name)
         result = SearchResult(theorem.name, Status.ERROR, reason=f"{type(error).__name__}: {error}")

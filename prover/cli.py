@@ -70,6 +70,16 @@ PROVE_FLAGS: dict[str, tuple[str, str]] = {
     "tactic_timeout": ("search", "tactic_timeout"),
     "max_depth": ("search", "max_depth"),
     "max_tactic_chars": ("search", "max_tactic_chars"),
+    "gap_expansions": ("sketch", "gap_expansions"),
+    "gap_timeout": ("sketch", "gap_timeout"),
+    "gap_generator": ("sketch", "gap_generator"),
+    "gap_model": ("sketch", "gap_model"),
+    "gap_endpoint": ("sketch", "gap_endpoint"),
+    "gap_prompt": ("sketch", "gap_prompt"),
+    "gap_samples": ("sketch", "gap_samples"),
+    "gap_tactics": ("sketch", "gap_tactics"),
+    "gap_decoding": ("sketch", "gap_decoding"),
+    "gap_temperature": ("sketch", "gap_temperature"),
 }
 
 
@@ -111,7 +121,9 @@ def _add_generator_flags(parser: argparse.ArgumentParser) -> None:
     gen.add_argument("--tactics", help="comma-separated tactics for the portfolio generator")
     gen.add_argument("--endpoint", help="base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
     gen.add_argument("--api", choices=["completions", "chat"], help="which OpenAI API to call")
-    gen.add_argument("--prompt", help="llemma | instruct | reprover | internlm | bfs | whole-proof")
+    gen.add_argument(
+        "--prompt", help="llemma | instruct | reprover | internlm | bfs | whole-proof | lean-dsp | lean-sketch-chat"
+    )
     gen.add_argument("--samples", type=int, help="candidates per expansion (beams or samples)")
     gen.add_argument("--decoding", choices=["beam", "sample"])
     gen.add_argument("--temperature", type=float)
@@ -120,7 +132,7 @@ def _add_generator_flags(parser: argparse.ArgumentParser) -> None:
 
 def _add_search_flags(parser: argparse.ArgumentParser) -> None:
     search = parser.add_argument_group("search")
-    search.add_argument("--strategy", choices=["best-first", "whole-proof"])
+    search.add_argument("--strategy", choices=["best-first", "whole-proof", "sketch"])
     search.add_argument("--scoring", help="cumulative | avg-logprob | length-normalized")
     search.add_argument("--max-expansions", type=int)
     search.add_argument("--max-depth", type=int)
@@ -133,6 +145,27 @@ def _add_search_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_sketch_flags(parser: argparse.ArgumentParser) -> None:
+    sketch = parser.add_argument_group("sketch and decompose (--strategy sketch)")
+    sketch.add_argument(
+        "--draft", action="store_true", default=None, help="the model drafts an informal proof before the sketch"
+    )
+    sketch.add_argument("--gap-expansions", type=int, help="best-first expansions per gap (default 32)")
+    sketch.add_argument("--gap-timeout", type=float, help="seconds of search per gap (default 120)")
+    sketch.add_argument(
+        "--gap-generator",
+        choices=["portfolio", "same", "hf", "vllm", "openai"],
+        help="what closes gaps: portfolio (default), same (the sketch model, --gap-prompt), or another model",
+    )
+    sketch.add_argument("--gap-model", help="the model that closes gaps (hf, vllm, openai)")
+    sketch.add_argument("--gap-endpoint", help="OpenAI-compatible server of the gap model (default: --endpoint)")
+    sketch.add_argument("--gap-prompt", help="tactic prompt of a gap model (default llemma)")
+    sketch.add_argument("--gap-samples", type=int, help="candidates per gap expansion of a gap model (default 8)")
+    sketch.add_argument("--gap-tactics", help="comma-separated tactics of the gap portfolio")
+    sketch.add_argument("--gap-decoding", choices=["beam", "sample"])
+    sketch.add_argument("--gap-temperature", type=float)
+
+
 def _add_prove(sub: Any) -> None:
     p = sub.add_parser("prove", help="search for proofs of a benchmark's theorems")
     what = p.add_argument_group("what to prove")
@@ -143,6 +176,7 @@ def _add_prove(sub: Any) -> None:
     _add_env_flags(p)
     _add_generator_flags(p)
     _add_search_flags(p)
+    _add_sketch_flags(p)
     run = p.add_argument_group("run")
     run.add_argument("--attempts", type=int, help="attempts per theorem (pass@k)")
     run.add_argument("--concurrency", type=int, help="theorems searched at once")

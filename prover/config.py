@@ -102,9 +102,9 @@ class RunConfig:
     benchmark: str = "minif2f-test"
     limit: int | None = None
     names: tuple[str, ...] = ()
-    strategy: Literal["best-first", "whole-proof", "dsp"] = "best-first"
+    strategy: Literal["best-first", "whole-proof", "dsp", "sketch"] = "best-first"
     draft: bool = False
-    """DSP: have the model draft the informal proof even when the problem has one."""
+    """DSP and sketch: have the model draft the informal proof first (DSP: even when the problem has one)."""
     attempts: int = 1
     concurrency: int = 8
     """Theorems searched at once."""
@@ -121,6 +121,39 @@ class RunConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SketchConfig:
+    """Sketch and decompose (`--strategy sketch`): how the `have ... := by sorry` gaps of a sketch are closed."""
+
+    gap_expansions: int = 32
+    """Best-first expansions per gap (`--gap-expansions`)."""
+    gap_timeout: float = 120.0
+    """Seconds of search per gap (`--gap-timeout`); the theorem's `--timeout` bounds the whole attempt."""
+    gap_generator: Literal["portfolio", "same", "hf", "vllm", "openai"] = "portfolio"
+    """portfolio (automation tactics) | same (the sketch model behind `gap_prompt`) | hf | vllm | openai
+    (another model, `gap_model`)."""
+    gap_model: str | None = None
+    """The gap model (hf, vllm: hub id or path; openai: the name sent to the server)."""
+    gap_endpoint: str | None = None
+    """OpenAI-compatible server of the gap model (default: the generator's `endpoint`)."""
+    gap_prompt: str = "llemma"
+    """The tactic prompt of a model gap generator."""
+    gap_samples: int = 8
+    """Candidates per expansion of a model gap generator."""
+    gap_decoding: Literal["beam", "sample"] = "beam"
+    gap_temperature: float = 1.0
+    gap_tactics: tuple[str, ...] = ()
+    """The portfolio's tactics for gaps; empty means the built-in Lean list."""
+    draft_prompt: str | None = None
+    """The prompt that drafts the informal proof under `--draft` (default: the one paired with the sketch prompt)."""
+
+    def __post_init__(self) -> None:
+        if self.gap_expansions < 1 or self.gap_samples < 1:
+            raise ValueError("gap_expansions and gap_samples must be at least 1")
+        if self.gap_timeout <= 0:
+            raise ValueError("gap_timeout must be positive seconds")
+
+
+@dataclass(frozen=True, slots=True)
 class ProveConfig:
     """Everything `prover prove` needs, by concern."""
 
@@ -128,12 +161,19 @@ class ProveConfig:
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     env: EnvConfig = field(default_factory=EnvConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    sketch: SketchConfig = field(default_factory=SketchConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {f.name: dataclasses.asdict(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
 
-SECTIONS: dict[str, type] = {"search": SearchConfig, "generator": GeneratorConfig, "env": EnvConfig, "run": RunConfig}
+SECTIONS: dict[str, type] = {
+    "search": SearchConfig,
+    "generator": GeneratorConfig,
+    "env": EnvConfig,
+    "run": RunConfig,
+    "sketch": SketchConfig,
+}
 
 
 _KINDS: dict[type, str] = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}

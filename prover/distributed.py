@@ -76,9 +76,16 @@ class ProverActor:
         self.env = build_env(config.env, config.search)
         self.generator = RemoteGenerator(model) if model is not None else build_generator(config.generator, language)
         self.graphs_dir = Path(graphs_dir) if graphs_dir else None
+        self.gap_generator = None
+        if config.run.strategy == "sketch":
+            from prover.sketch import build_gap_generator
+
+            self.gap_generator = build_gap_generator(config, self.generator)
 
     async def prove(self, theorem: Theorem, attempt: int) -> dict[str, Any]:
-        return await prove_attempt(self.config, self.env, self.generator, theorem, attempt, self.graphs_dir)
+        return await prove_attempt(
+            self.config, self.env, self.generator, theorem, attempt, self.graphs_dir, gap_generator=self.gap_generator
+        )
 
     async def close(self) -> None:
         await self.env.close()

@@ -32,12 +32,15 @@ class DSPConfig:
 METHOD = "isabelle sketch check (DSP)"
 
 
-def with_prompt(generator: TacticGenerator, prompt: str) -> TacticGenerator | None:
-    """The same model behind another prompt format (weights shared), or None for a model-less generator."""
+def with_prompt(generator: TacticGenerator, prompt: str, samples: int | None = None) -> TacticGenerator | None:
+    """The same model behind another prompt format (weights shared), or None for a model-less generator.
+
+    ``samples`` changes how many candidates the twin asks for (a tactic search wants more than one sketch).
+    """
     if isinstance(generator, PortfolioGenerator):
         return None
     if isinstance(generator, BatchingGenerator):
-        inner = with_prompt(generator.inner, prompt)
+        inner = with_prompt(generator.inner, prompt, samples)
         if inner is None:
             return None
         return BatchingGenerator(
@@ -47,6 +50,8 @@ def with_prompt(generator: TacticGenerator, prompt: str) -> TacticGenerator | No
         return None
     twin = copy.copy(generator)
     twin.prompt = PROMPTS.get(prompt)  # type: ignore[attr-defined]
+    if samples is not None and hasattr(twin, "samples"):
+        twin.samples = samples  # type: ignore[attr-defined]
     return twin
 
 

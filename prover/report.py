@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.results import MANIFEST, RESULTS, counts_as_proved, level_rates, read_records, required_level
+from prover.sketch_report import sketch_markdown, sketch_stats
 from prover.stats import Comparison, compare, wilson_interval
 
 # miniF2F's problem sources, by name prefix (the longer prefix first).
@@ -51,6 +52,8 @@ def failure_reason(record: dict[str, Any]) -> str:
         return "error: " + (reason.split(":")[0] or "unknown")
     for key, label in (
         ("time limit", "time limit"),
+        ("not closed", "sketch gap not closed"),
+        ("does not elaborate", "sketch did not elaborate"),
         ("expansion", "expansion budget"),
         ("environment-call", "environment-call budget"),
         ("depth", "depth limit"),
@@ -166,6 +169,7 @@ class Run:
             "failures": dict(self.failures()),
             "time_split": self.time_split(),
             "skipped_lines": [{"line": number, "why": why} for number, why in self.skipped],
+            "sketch": sketch_stats(self.records),
         }
 
 
@@ -212,6 +216,7 @@ def markdown(runs: list[Run]) -> str:
         cells = [f"{r.pass_at()[k]:.1%}" if k in r.pass_at() else "" for r in runs]
         lines.append(f"| {k} | " + " | ".join(cells) + " |")
     lines.append("")
+    lines.extend(sketch_markdown(names, [sketch_stats(r.records) for r in runs]))
 
     for run, name in zip(runs, names):
         if run.skipped:

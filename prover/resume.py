@@ -45,7 +45,11 @@ RESULT_FIELDS: dict[str, tuple[str, ...] | None] = {
         "dojo_file",
     ),
     "run": ("benchmark", "strategy", "attempts", "seed", "draft"),
+    "sketch": None,
 }
+STRATEGY_SECTIONS: dict[str, str] = {"sketch": "sketch"}
+"""Sections that change records under one strategy only: fingerprinted only under it, so a run directory
+written before the section existed resumes as before."""
 
 # Versions of the prover an environment reports (Lean, Mathlib, the REPL), and the model's revision:
 # compared whenever both runs know them.
@@ -55,7 +59,10 @@ VERSION_KEYS: tuple[str, ...] = ("lean", "mathlib", "repl")
 def result_fingerprint(config_dict: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The part of a configuration the records depend on."""
     out: dict[str, Any] = {}
+    strategy = config_dict.get("run", {}).get("strategy")
     for section, fields in RESULT_FIELDS.items():
+        if STRATEGY_SECTIONS.get(section, strategy) != strategy:
+            continue
         values = config_dict.get(section, {})
         out[section] = dict(values) if fields is None else {f: values.get(f) for f in fields}
     return json.loads(json.dumps(out))  # tuples and lists compare alike

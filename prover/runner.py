@@ -76,6 +76,10 @@ class Runner:
         GENERATORS.get(self.config.generator.name)
         PROMPTS.get(self.config.generator.prompt)
         ENVIRONMENTS.get(self.config.env.name)
+        if self.config.run.strategy == "sketch":
+            from prover.sketch import check_config
+
+            check_config(self.config)
 
     def _check_resume(self, benchmark: Benchmark, now: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
         """The previous manifest and what this run changes; refused unless nothing or ``force_resume``."""
@@ -182,17 +186,25 @@ class Runner:
         """
         cfg = self.config
         generator = self._generator or build_generator(cfg.generator, benchmark.theorems[0].language)
-        drafter = None
+        drafter = gap_generator = None
         if cfg.run.strategy == "dsp":
             from prover.dsp import with_prompt
 
             drafter = with_prompt(generator, "dsp-draft")
+        elif cfg.run.strategy == "sketch":
+            from prover.dsp import with_prompt
+            from prover.sketch import build_gap_generator, draft_prompt
+
+            drafter = with_prompt(generator, draft_prompt(cfg)) if cfg.run.draft else None
+            gap_generator = build_gap_generator(cfg, generator)  # once per run: a gap model loads once
         limit = asyncio.Semaphore(max(1, cfg.run.concurrency))
 
         async def one(theorem: Theorem, attempt: int) -> None:
             async with limit:
                 try:
-                    line = await prove_attempt(cfg, env, generator, theorem, attempt, self._graphs_dir(), drafter)
+                    line = await prove_attempt(
+                        cfg, env, generator, theorem, attempt, self._graphs_dir(), drafter, gap_generator
+                    )
                 except Exception as error:  # this attempt's failure, not the run's
                     logger.exception("%s: attempt %d failed", theorem.name, attempt)
                     line = error_record(cfg, theorem, attempt, error)

@@ -65,11 +65,8 @@ class Extraction:
 
 
 def completion_text(prompt: PromptFormat, text: str) -> str:
-    """What a model should write after ``prompt``'s rendering: ``text``, then the format's stop string."""
-    if not prompt.stop:
-        return text
-    stop = prompt.stop[0]
-    return text + (stop if stop.startswith("\n") else "\n" + stop)
+    """What a model should write after ``prompt``'s rendering (the format's own inverse of its parsing)."""
+    return prompt.completion(text)
 
 
 def whole_proof_text(theorem: Theorem, proof: Sequence[str] | str) -> str:

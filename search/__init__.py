@@ -10,6 +10,7 @@ from __future__ import annotations
 from search.best_first import BestFirstSearch, SearchConfig
 from search.protocols import ProofEnv, TacticGenerator
 from search.registry import Registry, UnknownNameError
+from search.sketch import GapRecord, SketchRecord
 from search.types import (
     VERIFICATION_LEVELS,
     Attempt,
@@ -37,6 +38,7 @@ __all__ = [
     "BestFirstSearch",
     "Candidate",
     "Failed",
+    "GapRecord",
     "GaveUp",
     "Goals",
     "Outcome",
@@ -46,6 +48,7 @@ __all__ = [
     "SearchConfig",
     "SearchResult",
     "SearchStats",
+    "SketchRecord",
     "Status",
     "TacticGenerator",
     "TacticRequest",

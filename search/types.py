@@ -7,6 +7,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from search.sketch import SketchRecord
+
 Language = Literal["lean4", "isabelle"]
 
 
@@ -179,6 +181,8 @@ class SearchResult:
     reason: str = ""
     attempts: list[Attempt] = field(default_factory=list)
     graph: Any = None  # a networkx.DiGraph when the search kept it
+    sketches: list[SketchRecord] = field(default_factory=list)
+    """The sketches a sketch-and-decompose attempt tried, with their gaps (other strategies: none)."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view (the graph is written separately, see search.graph)."""
@@ -199,4 +203,5 @@ class SearchResult:
             "stats": self.stats.to_dict(),
             "reason": self.reason,
             "attempts": [{"proof": a.proof, "verified": a.verified, "message": a.message} for a in self.attempts],
+            **({"sketches": [s.to_dict() for s in self.sketches]} if self.sketches else {}),
         }

@@ -30,6 +30,14 @@ class PromptFormat:
         """The tactic in a continuation of ``text(request)`` (the prefix included)."""
         return self.parse(request.prefix + completion)
 
+    def completion(self, text: str) -> str:
+        """What a model should write for ``text`` after the rendered prompt: the inverse of ``parse``
+        (the text, then the first stop string), the training target of `prover data extract`."""
+        if not self.stop:
+            return text
+        stop = self.stop[0]
+        return text + (stop if stop.startswith("\n") else "\n" + stop)
+
     def parse(self, completion: str) -> str:
         """The tactic (or proof) in a model continuation of the rendered prompt."""
         text = completion

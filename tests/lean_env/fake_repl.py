@@ -41,6 +41,13 @@ the real Lean do:
   "replies":   [{"contains": "<text>", "reply": {...}, "decl": [NAME, [axioms], TYPE|null]}]
                the exact reply the real REPL gives to a command containing <text>
                (the env id is filled in; "decl" is what that environment then holds)
+
+A check whose body has `have NAME : TYPE := ...` steps is a sketch: each `have` adds `NAME : TYPE`
+to the goal's hypotheses, and each gap (`:= by sorry`, `:= sorry`, or `:= by` with `sorry` alone
+on the next line) is answered in `sorries` with a proof state on the have's own goal (the same
+hypotheses, target TYPE) and its position, as the real REPL does (see `sketch_check`); tactics
+on those proof states follow "states" like any other. A `have` whose value is a deeper block
+(a filled gap) must close its goal.
 """
 
 from __future__ import annotations
@@ -54,6 +61,8 @@ import re
 import sys
 import time
 
+from fake_sketch import HAVE, SketchElaboration
+
 HEADER_ENV_BASE = 0
 
 
@@ -62,7 +71,7 @@ def pretty(obj: dict) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=1)
 
 
-class FakeRepl:
+class FakeRepl(SketchElaboration):
     def __init__(self, script: dict, log: str | None, import_delay: float, step_delay: float = 0.0) -> None:
         self.goals: dict[str, str] = script.get("goals", {})
         self.states: dict[str, dict] = script.get("states", {})
@@ -229,38 +238,21 @@ class FakeRepl:
         """A whole theorem: the statement's first line ending in `:= by`, then its tactics indented by 2.
 
         Like Lean, a theorem whose proof fails is still added (with `sorryAx` from error recovery).
+        A body with `have NAME : TYPE := ...` steps is a sketch (see `sketch_check`).
         """
+        if any(HAVE.fullmatch(line[2:]) for line in body.split("\n") if line.startswith("  have")):
+            return self.sketch_check(statement, goal, body)
         env = self.new_env()
         name = self.name_of(statement)
         tactics = [line[2:] for line in body.split("\n") if line.strip()]
         used: list[str] = ["propext"]
-        current = [goal]
-        messages = []
+        current: list | None = [goal]
+        messages: list[dict] = []
         path: tuple[str, ...] = ()
         for number, tactic in enumerate(tactics, start=2):
-            traced = re.fullmatch(r'trace "((?:[^"\\]|\\.)*)"', tactic)
-            if traced:  # `trace "..."` logs its text as an info message and changes nothing
-                messages.append(self.message("info", json.loads(f'"{traced.group(1)}"'), number))
-                continue
-            step = self.step_for(current[0], path, tactic) if current else None
-            path = (*path, tactic)
-            step = self.check_faults.get(tactic, step)
-            if isinstance(step, dict) and "fault" in step:
-                step = self.fault_in_check(step)
-            if not current:
-                messages.append(self.message("error", "no goals to be proved", number))
-            elif step is None or (isinstance(step, dict) and ("error" in step or "lean_error" in step)):
-                messages.append(self.message("error", f"tactic {tactic!r} failed", number))
-            elif isinstance(step, dict) and step.get("sorry"):
-                messages.append(self.message("warning", "declaration uses 'sorry'", 1))
-                used.append("sorryAx")
-                current = current[1:]
-                continue
-            if any(m["severity"] == "error" for m in messages):
-                used.append("sorryAx")
+            current, path = self.check_tactic(tactic, current, path, number, messages, used)
+            if current is None:
                 break
-            used += self.axioms.get(tactic, [])
-            current = list(step) + current[1:]
         else:
             if current:
                 messages.append(self.message("error", "unsolved goals\n" + current[0], 1))
@@ -268,6 +260,33 @@ class FakeRepl:
         printed = next((self.retype[t] for t in tactics if t in self.retype), self.printed_type(name, statement))
         self.decls[env] = {name: (list(dict.fromkeys(used)), printed)}
         return {"messages": messages, "env": env} if messages else {"env": env}
+
+    def check_tactic(
+        self, tactic: str, current: list, path: tuple[str, ...], number: int, messages: list, used: list
+    ) -> tuple[list | None, tuple[str, ...]]:
+        """One tactic of a whole-theorem check: the goals after it (None once it failed, its error logged)."""
+        traced = re.fullmatch(r'trace "((?:[^"\\]|\\.)*)"', tactic)
+        if traced:  # `trace "..."` logs its text as an info message and changes nothing
+            messages.append(self.message("info", json.loads(f'"{traced.group(1)}"'), number))
+            return current, path
+        step = self.step_for(current[0], path, tactic) if current else None
+        path = (*path, tactic)
+        step = self.check_faults.get(tactic, step)
+        if isinstance(step, dict) and "fault" in step:
+            step = self.fault_in_check(step)
+        if not current:
+            messages.append(self.message("error", "no goals to be proved", number))
+        elif step is None or (isinstance(step, dict) and ("error" in step or "lean_error" in step)):
+            messages.append(self.message("error", f"tactic {tactic!r} failed", number))
+        elif isinstance(step, dict) and step.get("sorry"):
+            messages.append(self.message("warning", "declaration uses 'sorry'", 1))
+            used.append("sorryAx")
+            return current[1:], path
+        if any(m["severity"] == "error" for m in messages):
+            used.append("sorryAx")
+            return None, path
+        used += self.axioms.get(tactic, [])
+        return list(step) + current[1:], path
 
     def fault_in_check(self, step: dict) -> list | dict:
         """A fault scripted for a tactic strikes whole-theorem checks too; with "once": PATH only the first time."""

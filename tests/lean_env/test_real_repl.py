@@ -75,3 +75,27 @@ async def test_real_kernel_level_replays_an_honest_proof(pool):
     verifier = ReplVerifier(pool.pick, level="kernel", kernel=KernelChecker(settings))
     verdict = await verifier.verify(CORE, ["simp"])
     assert verdict.ok and verdict.level == "kernel", verdict
+
+
+async def test_real_repl_sketch_gaps_are_searched_and_the_assembled_proof_verifies(pool):
+    from lean_env.sketch import assemble, plan_sketch
+    from lean_env.sketch_env import GapEnv, elaborate
+
+    theorem = Theorem("it_sketch", "theorem it_sketch (a b : Nat) (h : a = b) : a + 0 = b := by\n", header="")
+    sketch = plan_sketch(
+        theorem, "  have h₁ : a + 0 = a := by sorry\n  have h₂ : a = b := sorry\n  rw [h₁]\n  exact h₂"
+    )
+    env = LeanReplEnv(pool)
+    await env.start(theorem)
+    elaboration = await elaborate(env.process, sketch)
+    assert [g.goal.rsplit("\n", 1)[-1] for g in elaboration.gaps] == ["⊢ a + 0 = a", "⊢ a = b"]
+    proofs = {}
+    for gap in elaboration.gaps:
+        gap_env = GapEnv(env, sketch, elaboration, gap)
+        generator = PortfolioGenerator(["simp", "exact h"])
+        result = await BestFirstSearch(gap_env, generator, SearchConfig(timeout=120)).search(theorem)
+        await gap_env.close()
+        assert result.status is Status.PROVED, result.reason
+        proofs[gap.site.index] = result.proof
+    verdict = await env.verify(theorem, assemble(sketch, proofs))
+    assert verdict.ok, verdict.message
