@@ -12,11 +12,16 @@ INTEGRATION = "integration"
 that may skip under ``--strict-skips``, because only they need something a clean machine lacks."""
 
 
+SHARED_MISSING = "shared data not found at"
+"""The skip reason of the tests that read ../shared/data: allowed under --strict-skips, like the
+integration tests, because the data is not the project's (CI puts it beside the clone)."""
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """../shared/data beside the project, or a skip saying it is absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data not found at {SHARED_DATA}")
+        pytest.skip(f"{SHARED_MISSING} {SHARED_DATA}")
     return SHARED_DATA
 
 
@@ -51,7 +56,9 @@ class SkipLedger:
         reason = reason.removeprefix("Skipped: ")
         line = f"{report.nodeid}: {reason}"
         # A module skipped as a whole (a CollectReport) is never allowed: skip per test.
-        marked = isinstance(report, pytest.TestReport) and INTEGRATION in report.keywords
+        marked = isinstance(report, pytest.TestReport) and (
+            INTEGRATION in report.keywords or reason.startswith(SHARED_MISSING)
+        )
         (self.allowed if marked else self.refused).append(line)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
