@@ -23,9 +23,10 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from lean_env.code_block import PreambleError, SourceMap, skip_preamble, source_map
 from lean_env.protocol import CommandReply, Message, Reply
 from lean_env.screen import screen
-from search import Theorem, Verdict
+from search import Diagnostic, Theorem, Verdict
 
 DEFAULT_AXIOMS: tuple[str, ...] = ("propext", "Classical.choice", "Quot.sound")
 METHOD = "lean-repl whole-theorem check"
@@ -62,21 +63,34 @@ def checked_statement(theorem: Theorem) -> str:
 
 
 def proof_body(theorem: Theorem, proof: Sequence[str] | str) -> str:
-    """The tactic block, indented under the statement; a whole declaration must repeat the statement."""
+    """The tactic block, indented under the statement; a whole declaration must repeat the statement.
+
+    A whole proof may start with lines of the benchmark header and comments (dropped; any other
+    header-like line raises `PreambleError`) and may restate the theorem (it must be the benchmark's,
+    else `StatementChanged`): the tactics are what follows the statement's final ``by``.
+    """
     if isinstance(proof, str):
-        text = textwrap.dedent(proof).strip("\n")
-        stripped = text.lstrip()
-        if stripped.startswith(("theorem ", "lemma ", "example ")):
-            given = " ".join(stripped.split())
-            expected = [" ".join(s.split()) for s in (checked_statement(theorem), theorem.statement.rstrip())]
-            if not any(given.startswith(e) for e in expected):
-                raise StatementChanged("the proof restates the theorem differently from the benchmark")
-            # keep what follows the statement's final `by`
-            text = textwrap.dedent(_after_statement(stripped, theorem)).strip("\n")
-        steps = [text]
+        steps = [textwrap.dedent(_tactics(theorem, proof)[0]).strip("\n")]
     else:
         steps = [textwrap.dedent(step).strip("\n") for step in proof]
     return "\n".join(textwrap.indent(step, "  ") for step in steps if step.strip())
+
+
+def _tactics(theorem: Theorem, proof: str) -> tuple[str, int, bool, int | None]:
+    """The tactics of a whole proof (before dedenting), their offset in it, whether they are padded to
+    keep their columns, and the offset of a restated statement's final ``by`` (None when not restated)."""
+    start = skip_preamble(theorem, proof)
+    text = proof[start:]
+    if text.startswith(("theorem ", "lemma ", "example ")):
+        given = " ".join(text.split())
+        expected = [" ".join(s.split()) for s in (checked_statement(theorem), theorem.statement.rstrip())]
+        if not any(given.startswith(e) for e in expected):
+            raise StatementChanged("the proof restates the theorem differently from the benchmark")
+        after = start + _statement_end(text, theorem)  # keep what follows the statement's final `by`
+        return proof[after:], after, False, after - len("by")
+    # Code after a comment on its first line keeps its column: the comment reads as spaces.
+    column = start - (proof.rfind("\n", 0, start) + 1)
+    return " " * column + proof[start:], start, True, None
 
 
 class StatementChanged(ValueError):
@@ -87,7 +101,8 @@ class StatementError(RuntimeError):
     """The theorem statement itself does not elaborate (a benchmark or header problem)."""
 
 
-def _after_statement(text: str, theorem: Theorem) -> str:
+def _statement_end(text: str, theorem: Theorem) -> int:
+    """Where a restated statement ends in ``text`` (just after its final ``by``)."""
     # Walk the statement's words through the text so whitespace differences do not matter.
     for statement in (checked_statement(theorem), theorem.statement.rstrip()):
         position = 0
@@ -96,7 +111,7 @@ def _after_statement(text: str, theorem: Theorem) -> str:
                 position = text.index(word, position) + len(word)
         except ValueError:
             continue
-        return text[position:]
+        return position
     raise StatementChanged("the proof restates the theorem differently from the benchmark")
 
 
@@ -125,6 +140,10 @@ class CheckPlan:
     """The theorem with the proof: elaborated on a fresh header environment."""
     audit: str
     """``audit_command(name)``: asked on the environment ``text`` returned."""
+    body: str = ""
+    """The proof's tactic block as checked (indented under the statement)."""
+    source: SourceMap | None = None
+    """Positions of ``text`` back in a whole proof as written (None for a list of tactics)."""
 
 
 def plan_check(theorem: Theorem, proof: Sequence[str] | str) -> CheckPlan | Verdict:
@@ -137,7 +156,7 @@ def plan_check(theorem: Theorem, proof: Sequence[str] | str) -> CheckPlan | Verd
             return Verdict(False, f"refused before Lean: {refusal}", "screen", "screen")
     try:
         body = proof_body(theorem, proof)
-    except StatementChanged as error:
+    except (StatementChanged, PreambleError) as error:
         return Verdict(False, str(error), "screen", "screen")
     if not body.strip():
         return Verdict(False, "the proof is empty", "screen", "screen")
@@ -145,7 +164,12 @@ def plan_check(theorem: Theorem, proof: Sequence[str] | str) -> CheckPlan | Verd
     if refusal is not None:
         return Verdict(False, f"refused before Lean: {refusal}", "screen", "screen")
     name = declared_name(theorem)
-    return CheckPlan(theorem, name, f"{checked_statement(theorem)}\n{body}\n", audit_command(name))
+    statement = checked_statement(theorem)
+    source = None
+    if isinstance(proof, str):
+        _, at, pad, by_at = _tactics(theorem, proof)
+        source = source_map(proof, at, pad, len(statement.split("\n")), by_at)
+    return CheckPlan(theorem, name, f"{statement}\n{body}\n", audit_command(name), body, source)
 
 
 def target_type(theorem: Theorem, reply: Reply) -> str | None:
@@ -164,6 +188,23 @@ def kept_messages(reply: Reply) -> tuple[str, ...]:
         f"{m.severity} {m.pos.line}:{m.pos.column}: {m.data}"[:MAX_KEPT_CHARS]
         for m in (reply.messages or [])[:MAX_KEPT_MESSAGES]
     )
+
+
+def diagnostics(plan: CheckPlan, reply: Reply) -> tuple[Diagnostic, ...]:
+    """The check's messages, bounded, positioned in the proof as the search gave it (for error feedback)."""
+    if not isinstance(reply, CommandReply):
+        return (Diagnostic("error", str(getattr(reply, "message", reply))[:MAX_KEPT_CHARS]),)
+    out = []
+    for message in (reply.messages or [])[:MAX_KEPT_MESSAGES]:
+        start = plan.source.position(message.pos.line, message.pos.column) if plan.source else None
+        end = None
+        if plan.source and message.end_pos is not None:
+            end = plan.source.position(message.end_pos.line, message.end_pos.column)
+        line, column = start if start is not None else (None, 0)
+        end_line, end_column = end if end is not None and start is not None and end >= start else (None, 0)
+        text = message.data[:MAX_KEPT_CHARS]
+        out.append(Diagnostic(message.severity, text, line, column, end_line, end_column))
+    return tuple(out)
 
 
 def judge_check(reply: Reply) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from prover.config import GeneratorConfig
+from prover.models import whole_proof_prompts  # noqa: F401 (registers the whole-proof models' formats)
 from prover.models.batching import BatchingGenerator
 from prover.models.portfolio import PortfolioGenerator
 from prover.models.prompts import PROMPTS, PromptFormat
