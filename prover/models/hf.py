@@ -138,7 +138,8 @@ class HFGenerator:
             options.update(stop_strings=list(self.prompt.stop), tokenizer=tokenizer)
         with self._lock, torch.inference_mode(), self._seeded(torch, requests):
             out = self.model.generate(**encoded, **options)
-            beam_indices = out.beam_indices if self.decoding == "beam" else None
+            # One beam is greedy decoding: transformers keeps no beam indices for it.
+            beam_indices = out.beam_indices if self.decoding == "beam" and k > 1 else None
             scores = self.model.compute_transition_scores(out.sequences, out.logits, beam_indices, True)
         # The generated steps are the sequences' tail (after the prompt, or after the decoder start).
         generated = out.sequences[:, -scores.shape[1] :].tolist()

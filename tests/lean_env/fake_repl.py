@@ -238,7 +238,10 @@ class FakeRepl:
         current = [goal]
         messages = []
         path: tuple[str, ...] = ()
-        for number, tactic in enumerate(tactics, start=2):
+        numbered = [(n, line[2:]) for n, line in enumerate(body.split("\n"), start=2) if line.strip()]
+        for number, tactic in numbered:  # numbered as Lean numbers the lines: blank ones count
+            if tactic.lstrip().startswith("--"):  # a line comment, which Lean skips
+                continue
             traced = re.fullmatch(r'trace "((?:[^"\\]|\\.)*)"', tactic)
             if traced:  # `trace "..."` logs its text as an info message and changes nothing
                 messages.append(self.message("info", json.loads(f'"{traced.group(1)}"'), number))
