@@ -59,6 +59,7 @@ PROVE_FLAGS: dict[str, tuple[str, str]] = {
     "tactics": ("generator", "tactics"),
     "endpoint": ("generator", "endpoint"),
     "api": ("generator", "api"),
+    "generation_timeout": ("generator", "request_timeout"),
     "prompt": ("generator", "prompt"),
     "samples": ("generator", "samples"),
     "decoding": ("generator", "decoding"),
@@ -110,6 +111,9 @@ def _add_generator_flags(parser: argparse.ArgumentParser) -> None:
     gen.add_argument("--tactics", help="comma-separated tactics for the portfolio generator")
     gen.add_argument("--endpoint", help="base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
     gen.add_argument("--api", choices=["completions", "chat"], help="which OpenAI API to call")
+    gen.add_argument(
+        "--generation-timeout", type=float, help="seconds per request to an OpenAI-compatible server (default 120)"
+    )
     gen.add_argument(
         "--prompt",
         help="llemma | instruct | reprover | internlm | bfs | whole-proof | deepseek-v1.5 | deepseek-v1.5-cot | "

@@ -103,3 +103,12 @@ def test_a_run_written_before_repair_rounds_existed_resumes_as_it_was():
     assert resume.differences(manifest, now, "sha") == []
     repairing = resume.settings(merge(ProveConfig(), {"run": {"repair_rounds": 2}}, "t").to_dict(), {})
     assert resume.differences(manifest, repairing, "sha") == ["run.repair_rounds: None -> 2"]
+
+
+def test_the_whole_proof_flags_reach_the_configuration():
+    argv = ["prove", "--config", "kimina-prover-distill-8b", "--repair-rounds", "1", "--top-p", "0.9"]
+    argv += ["--generation-timeout", "900", "--max-new-tokens", "32768"]
+    config = cli.prove_config(cli.build_parser().parse_args(argv))
+    assert config.run.repair_rounds == 1 and config.generator.top_p == 0.9
+    assert config.generator.request_timeout == 900.0 and config.generator.max_new_tokens == 32768
+    assert config.generator.temperature == 0.6  # the rest of the file stays
