@@ -134,3 +134,10 @@ def test_kimina_feedback_numbers_the_lines_around_at_most_three_errors():
         "005  |   exact h1\n```\n# Error 2:"
     )
     assert "# Error 3:" in feedback and "# Error 4:" not in feedback
+
+
+def test_vllm_samples_a_chat_format_and_says_so_when_asked_for_beams():
+    from prover.models.vllm import VLLMGenerator
+
+    with pytest.raises(ValueError, match="--decoding sample"):
+        VLLMGenerator("any", PROMPTS.get("goedel-v2"), decoding="beam")
