@@ -45,24 +45,30 @@ def stated(theorem: Theorem, proof: str) -> str:
 
 
 def render_deepseek_v15(request: TacticRequest) -> str:
+    """DeepSeek-Prover-V1.5: the file up to `:= by` in an open ```lean4 block, to be continued."""
     theorem = request.theorem
     return f"{COMPLETE}{theorem.header}{informal_prefix(theorem)}{theorem.statement}"
 
 
 def render_deepseek_v15_cot(request: TacticRequest) -> str:
+    """DeepSeek-Prover-V1.5, chain of thought: the same, asking for a comment before each line."""
     theorem = request.theorem
     return f"{COMPLETE_COT}{theorem.header}{informal_prefix(theorem)}{theorem.statement}"
 
 
 def render_deepseek_v2(request: TacticRequest) -> str:
-    return f"{COMPLETE}{stated(request.theorem, chr(10) + '  sorry').strip()}\n```\n\n{PLAN}"
+    """DeepSeek-Prover-V2 (CoT mode): the file with `sorry` in a closed block, then the plan request."""
+    file = stated(request.theorem, "\n  sorry").strip()
+    return f"{COMPLETE}{file}\n```\n\n{PLAN}"
 
 
 def render_goedel_v2(request: TacticRequest) -> str:
+    """Goedel-Prover-V2: its inference code's frame (`:= by sorry` and the fence on one line)."""
     return f"{COMPLETE}{stated(request.theorem, ' sorry')}```\n\n{PLAN}"
 
 
 def render_kimina(request: TacticRequest) -> str:
+    """Kimina-Prover: the task, the informal problem when there is one, the formal statement."""
     theorem = request.theorem
     problem = f"\n# Problem:{theorem.informal_statement.strip()}" if theorem.informal_statement else ""
     return f"{KIMINA_TASK}{problem}\n# Formal statement:\n```lean4\n{stated(theorem, '')}\n```\n"
