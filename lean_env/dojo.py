@@ -18,7 +18,7 @@ from typing import Any
 from lean_env.repl_env import ReplPool
 from lean_env.screen import screened_outcome
 from lean_env.verifier import ReplVerifier
-from lean_env.verify import plan_check, proof_body
+from lean_env.verify import plan_check
 from search import Failed, GaveUp, Goals, Outcome, Proved, Theorem, TimedOut, Verdict
 
 logger = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class LeanDojoEnv:
         plan = plan_check(theorem, proof)
         if isinstance(plan, Verdict):
             return plan
-        return await self._check_with_dojo(theorem, proof_body(theorem, proof))
+        return await self._check_with_dojo(theorem, plan.body)
 
     async def _check_with_dojo(self, theorem: Theorem, body: str) -> Verdict:
         # LeanDojo recompiles the file with the proof in place and rejects errors and sorry

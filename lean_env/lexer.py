@@ -347,3 +347,15 @@ def tokenize(text: str) -> list[Token]:
     cannot read the way every Lean version does; nothing after it is lexed.
     """
     return _Lexer(text).run()
+
+
+def comment_end(text: str, start: int) -> int | None:
+    """Just after the ``/- -/`` comment (plain or doc) that opens at ``start``, by Lean's nesting walk.
+
+    None when the comment is never closed.
+    """
+    lexer = _Lexer(text)
+    lexer.pos = start + 3  # like Lean, the character after `/-` is stepped over unexamined
+    if lexer.pos > len(text) or not lexer.finish_comment_block():
+        return None
+    return lexer.pos

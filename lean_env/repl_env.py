@@ -238,6 +238,11 @@ class LeanReplEnv:
         raise AssertionError("unreachable")
 
     async def verify(self, theorem: Theorem, proof: Sequence[str] | str) -> Verdict:
+        if self.process is None:
+            # A whole-proof search checks without starting the theorem: its checks still take one process
+            # of the pool for the session, so that concurrent theorems spread over the pool.
+            self.process = self.pool.pick(theorem.header)
+            self.process.sessions += 1
         return await self.verifier.verify(theorem, proof, self.process)
 
     async def close(self) -> None:

@@ -18,6 +18,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from lean_env.code_block import PreambleError
 from lean_env.lexer import Kind, Token, tokenize
 from lean_env.screen import screen_allowing_sorries
 from lean_env.verify import StatementChanged, checked_statement, proof_body
@@ -79,22 +80,13 @@ def refused(message: str) -> Verdict:
     return Verdict(False, message, "screen", "screen")
 
 
-def without_header(text: str, header: str) -> str:
-    """``text`` without the leading lines that repeat the benchmark's header (a chat answer restates
-    its imports and ``open`` lines); any other such line stays, and the screen refuses it."""
-    known = {" ".join(line.split()) for line in header.splitlines() if line.strip()}
-    lines = text.splitlines()
-    start = 0
-    while start < len(lines) and (not lines[start].strip() or " ".join(lines[start].split()) in known):
-        start += 1
-    return "\n".join(lines[start:])
-
-
 def plan_sketch(theorem: Theorem, text: str) -> SketchPlan | Verdict:
     """The sketch as Lean will see it, or a refusing verdict naming what may not reach Lean."""
     try:
-        body = proof_body(theorem, without_header(text, theorem.header))
-    except StatementChanged as error:
+        # Lines of the benchmark header and a restated statement are dropped (lean_env.code_block);
+        # any other header-like line refuses the sketch.
+        body = proof_body(theorem, text)
+    except (StatementChanged, PreambleError) as error:
         return refused(str(error))
     if not body.strip():
         return refused("the sketch is empty")

@@ -24,6 +24,7 @@ from lean_env.verify import (
     METHOD,
     CheckPlan,
     StatementError,
+    diagnostics,
     judge_audit,
     judge_check,
     kept_messages,
@@ -88,16 +89,18 @@ class ReplVerifier:
         expected = await self.expected_type(process, theorem)
         check, audit = await self._check(process, plan)
         problem = judge_check(check)
+        found = diagnostics(plan, check)
         if problem is not None:
-            return Verdict(False, problem, METHOD, "repl", kept_messages(check))
+            return Verdict(False, problem, METHOD, "repl", kept_messages(check), found)
         assert audit is not None
         verdict = judge_audit(plan, audit, expected, self.allowed_axioms)
-        verdict = Verdict(verdict.ok, verdict.message, verdict.method, verdict.level, kept_messages(check))
+        verdict = Verdict(verdict.ok, verdict.message, verdict.method, verdict.level, kept_messages(check), found)
         if not verdict.ok or self.level == "repl":
             return verdict
         assert self.kernel is not None
         kernel = await self.kernel.check(theorem, plan)
-        return Verdict(kernel.ok, f"{verdict.message}; {kernel.message}", kernel.method, "kernel", verdict.messages)
+        message = f"{verdict.message}; {kernel.message}"
+        return Verdict(kernel.ok, message, kernel.method, "kernel", verdict.messages, found)
 
     async def expected_type(self, process: ReplProcess, theorem: Theorem) -> str:
         """The statement's printed type, elaborated alone on the trusted header (once per theorem)."""

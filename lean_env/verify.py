@@ -23,10 +23,11 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from lean_env.code_block import PreambleError, SourceMap, skip_preamble, source_map
 from lean_env.lexer import Token, tokenize
 from lean_env.protocol import CommandReply, Message, Reply
 from lean_env.screen import screen
-from search import Theorem, Verdict
+from search import Diagnostic, Theorem, Verdict
 
 DEFAULT_AXIOMS: tuple[str, ...] = ("propext", "Classical.choice", "Quot.sound")
 METHOD = "lean-repl whole-theorem check"
@@ -66,27 +67,38 @@ def checked_statement(theorem: Theorem) -> str:
 def proof_body(theorem: Theorem, proof: Sequence[str] | str) -> str:
     """The tactic block, indented under the statement; a whole declaration must repeat the statement.
 
-    A restated statement is compared with the benchmark's token by token (Lean's lexer: layout
-    and comments do not matter, `lemma` is `theorem`); only what follows it is kept. A term-mode
-    proof (`:= term`) becomes `exact (term)`.
+    A whole proof may start with lines of the benchmark header and comments (dropped; any other
+    header-like line raises `PreambleError`) and may restate the theorem (it must be the benchmark's,
+    else `StatementChanged`): the tactics are what follows the statement's final ``by``.
     """
     if isinstance(proof, str):
-        text = textwrap.dedent(proof).strip("\n")
-        tokens = tokenize(text)
-        if tokens and tokens[0].text in ("theorem", "lemma", "example"):
-            text = _after_statement(text, tokens, theorem)
-        steps = [text]
+        steps = [textwrap.dedent(_tactics(theorem, proof)[0]).strip("\n")]
     else:
         steps = [textwrap.dedent(step).strip("\n") for step in proof]
     return "\n".join(textwrap.indent(step, "  ") for step in steps if step.strip())
 
 
-class StatementChanged(ValueError):
-    """A whole proof whose statement differs from the benchmark's."""
+def _tactics(theorem: Theorem, proof: str) -> tuple[str, int, bool, int | None]:
+    """The tactics of a whole proof (before dedenting), their offset in it, whether they are padded to
+    keep their columns, and the offset of a restated statement's final ``by`` (None when not restated).
 
-
-class StatementError(RuntimeError):
-    """The theorem statement itself does not elaborate (a benchmark or header problem)."""
+    A restated statement is compared with the benchmark's token by token (Lean's lexer: layout and
+    comments do not matter, `lemma` is `theorem`). A term-mode proof (`:= term`) becomes `exact (term)`.
+    """
+    start = skip_preamble(theorem, proof)
+    text = proof[start:]
+    tokens = tokenize(text)
+    if tokens and tokens[0].text in ("theorem", "lemma", "example"):
+        rest = _after_statement(tokens, theorem)
+        if rest and rest[0].text == "by":
+            after = start + rest[0].end
+            return proof[after:], after, False, start + rest[0].start
+        at = start + (rest[0].start if rest else len(text))
+        term = textwrap.indent(textwrap.dedent(proof[at:]).strip(), "  ")
+        return f"exact (\n{term}\n)", at, False, None
+    # Code after a comment on its first line keeps its column: the comment reads as spaces.
+    column = start - (proof.rfind("\n", 0, start) + 1)
+    return " " * column + proof[start:], start, True, None
 
 
 def _statement_words(statement: str) -> list[str]:
@@ -98,21 +110,24 @@ def _statement_words(statement: str) -> list[str]:
     return words
 
 
-def _after_statement(text: str, tokens: list[Token], theorem: Theorem) -> str:
-    """What follows a restated statement: the tactics after `:= by`, or `exact (term)` after `:=`."""
+def _after_statement(tokens: list[Token], theorem: Theorem) -> list[Token]:
+    """The tokens after a restated statement (from its `by`, or from a term after `:=`)."""
     given = [t.text for t in tokens]
     if given[0] == "lemma":
         given[0] = "theorem"
     for statement in (checked_statement(theorem), theorem.statement.rstrip()):
         expected = _statement_words(statement)
-        if given[: len(expected)] != expected:
-            continue
-        rest = tokens[len(expected) :]
-        if rest and rest[0].text == "by":
-            return textwrap.dedent(text[rest[0].end :]).strip("\n")
-        start = rest[0].start if rest else len(text)
-        return f"exact (\n{textwrap.indent(textwrap.dedent(text[start:]).strip(), '  ')}\n)"
+        if given[: len(expected)] == expected:
+            return tokens[len(expected) :]
     raise StatementChanged("the proof restates the theorem differently from the benchmark")
+
+
+class StatementChanged(ValueError):
+    """A whole proof whose statement differs from the benchmark's."""
+
+
+class StatementError(RuntimeError):
+    """The theorem statement itself does not elaborate (a benchmark or header problem)."""
 
 
 def target_command(theorem: Theorem) -> str:
@@ -140,6 +155,10 @@ class CheckPlan:
     """The theorem with the proof: elaborated on a fresh header environment."""
     audit: str
     """``audit_command(name)``: asked on the environment ``text`` returned."""
+    body: str = ""
+    """The proof's tactic block as checked (indented under the statement)."""
+    source: SourceMap | None = None
+    """Positions of ``text`` back in a whole proof as written (None for a list of tactics)."""
 
 
 def plan_check(theorem: Theorem, proof: Sequence[str] | str) -> CheckPlan | Verdict:
@@ -152,7 +171,7 @@ def plan_check(theorem: Theorem, proof: Sequence[str] | str) -> CheckPlan | Verd
             return Verdict(False, f"refused before Lean: {refusal}", "screen", "screen")
     try:
         body = proof_body(theorem, proof)
-    except StatementChanged as error:
+    except (StatementChanged, PreambleError) as error:
         return Verdict(False, str(error), "screen", "screen")
     if not body.strip():
         return Verdict(False, "the proof is empty", "screen", "screen")
@@ -160,7 +179,12 @@ def plan_check(theorem: Theorem, proof: Sequence[str] | str) -> CheckPlan | Verd
     if refusal is not None:
         return Verdict(False, f"refused before Lean: {refusal}", "screen", "screen")
     name = declared_name(theorem)
-    return CheckPlan(theorem, name, f"{checked_statement(theorem)}\n{body}\n", audit_command(name))
+    statement = checked_statement(theorem)
+    source = None
+    if isinstance(proof, str):
+        _, at, pad, by_at = _tactics(theorem, proof)
+        source = source_map(proof, at, pad, len(statement.split("\n")), by_at)
+    return CheckPlan(theorem, name, f"{statement}\n{body}\n", audit_command(name), body, source)
 
 
 def target_type(theorem: Theorem, reply: Reply) -> str | None:
@@ -179,6 +203,23 @@ def kept_messages(reply: Reply) -> tuple[str, ...]:
         f"{m.severity} {m.pos.line}:{m.pos.column}: {m.data}"[:MAX_KEPT_CHARS]
         for m in (reply.messages or [])[:MAX_KEPT_MESSAGES]
     )
+
+
+def diagnostics(plan: CheckPlan, reply: Reply) -> tuple[Diagnostic, ...]:
+    """The check's messages, bounded, positioned in the proof as the search gave it (for error feedback)."""
+    if not isinstance(reply, CommandReply):
+        return (Diagnostic("error", str(getattr(reply, "message", reply))[:MAX_KEPT_CHARS]),)
+    out = []
+    for message in (reply.messages or [])[:MAX_KEPT_MESSAGES]:
+        start = plan.source.position(message.pos.line, message.pos.column) if plan.source else None
+        end = None
+        if plan.source and message.end_pos is not None:
+            end = plan.source.position(message.end_pos.line, message.end_pos.column)
+        line, column = start if start is not None else (None, 0)
+        end_line, end_column = end if end is not None and start is not None and end >= start else (None, 0)
+        text = message.data[:MAX_KEPT_CHARS]
+        out.append(Diagnostic(message.severity, text, line, column, end_line, end_column))
+    return tuple(out)
 
 
 def judge_check(reply: Reply) -> str | None:

@@ -9,8 +9,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from prover.config import ProveConfig
+from prover.config import ConfigError, ProveConfig
 from prover.envs import EnvProvider
+from prover.models import PROMPTS
 from search import (
     BestFirstSearch,
     SearchConfig,
@@ -62,9 +63,30 @@ def strategy(
             forbidden=search.forbidden,
             max_proof_chars=search.max_tactic_chars or DEFAULT_MAX_PROOF_CHARS,
             max_candidates=search.max_candidates,
+            repair_rounds=config.run.repair_rounds,
         )
         return WholeProofSearch(env, generator, whole, seed=seed)
     return BestFirstSearch(env, generator, search, seed=seed)
+
+
+def check_strategy(config: ProveConfig) -> None:
+    """Strategy settings that cannot work together fail here, before any data or model loads."""
+    if config.run.strategy == "sketch":
+        from prover.sketch import check_config
+
+        check_config(config)
+    rounds = config.run.repair_rounds
+    if not rounds:
+        return
+    if config.run.strategy != "whole-proof":
+        raise ConfigError(f"--repair-rounds needs --strategy whole-proof (this run's is {config.run.strategy})")
+    prompt = PROMPTS.get(config.generator.prompt)
+    if prompt.feedback is None:
+        trained = ", ".join(n for n in PROMPTS.names() if PROMPTS.get(n).feedback is not None)
+        raise ConfigError(
+            f"prompt format {prompt.name!r} has no error-feedback conversation (its model was not trained to "
+            f"repair a proof from Lean's messages); --repair-rounds needs one of: {trained}"
+        )
 
 
 def search_config(config: ProveConfig) -> SearchConfig:

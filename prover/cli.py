@@ -28,6 +28,7 @@ PROVE_FLAGS: dict[str, tuple[str, str]] = {
     "limit": ("run", "limit"),
     "names": ("run", "names"),
     "strategy": ("run", "strategy"),
+    "repair_rounds": ("run", "repair_rounds"),
     "attempts": ("run", "attempts"),
     "concurrency": ("run", "concurrency"),
     "shard": ("run", "shard"),
@@ -59,10 +60,12 @@ PROVE_FLAGS: dict[str, tuple[str, str]] = {
     "tactics": ("generator", "tactics"),
     "endpoint": ("generator", "endpoint"),
     "api": ("generator", "api"),
+    "generation_timeout": ("generator", "request_timeout"),
     "prompt": ("generator", "prompt"),
     "samples": ("generator", "samples"),
     "decoding": ("generator", "decoding"),
     "temperature": ("generator", "temperature"),
+    "top_p": ("generator", "top_p"),
     "max_new_tokens": ("generator", "max_new_tokens"),
     "scoring": ("search", "scoring"),
     "max_expansions": ("search", "max_expansions"),
@@ -122,17 +125,26 @@ def _add_generator_flags(parser: argparse.ArgumentParser) -> None:
     gen.add_argument("--endpoint", help="base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
     gen.add_argument("--api", choices=["completions", "chat"], help="which OpenAI API to call")
     gen.add_argument(
-        "--prompt", help="llemma | instruct | reprover | internlm | bfs | whole-proof | lean-dsp | lean-sketch-chat"
+        "--generation-timeout", type=float, help="seconds per request to an OpenAI-compatible server (default 120)"
     )
-    gen.add_argument("--samples", type=int, help="candidates per expansion (beams or samples)")
+    gen.add_argument(
+        "--prompt",
+        help="llemma | instruct | reprover | internlm | bfs | whole-proof | deepseek-v1.5 | deepseek-v1.5-cot | "
+        "deepseek-v2 | goedel-v2 | kimina | lean-dsp | lean-sketch-chat",
+    )
+    gen.add_argument("--samples", type=int, help="candidates per expansion (beams or samples); whole proofs: pass@k")
     gen.add_argument("--decoding", choices=["beam", "sample"])
     gen.add_argument("--temperature", type=float)
-    gen.add_argument("--max-new-tokens", type=int)
+    gen.add_argument("--top-p", type=float)
+    gen.add_argument("--max-new-tokens", type=int, help="tokens per generation (at most 32768)")
 
 
 def _add_search_flags(parser: argparse.ArgumentParser) -> None:
     search = parser.add_argument_group("search")
     search.add_argument("--strategy", choices=["best-first", "whole-proof", "sketch"])
+    search.add_argument(
+        "--repair-rounds", type=int, help="whole proofs: rounds of error-feedback repair with Lean's messages"
+    )
     search.add_argument("--scoring", help="cumulative | avg-logprob | length-normalized")
     search.add_argument("--max-expansions", type=int)
     search.add_argument("--max-depth", type=int)

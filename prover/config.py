@@ -21,6 +21,10 @@ class ConfigError(ValueError):
     """A configuration that cannot be used; the message names the field and the fix."""
 
 
+MAX_NEW_TOKENS = 32768
+"""Longest generation a configuration may ask for: chain-of-thought provers write up to 32k tokens."""
+
+
 @dataclass(frozen=True, slots=True)
 class GeneratorConfig:
     """Which model proposes tactics, and how it decodes."""
@@ -30,13 +34,15 @@ class GeneratorConfig:
     model: str | None = None
     """Hub id or local path (hf, vllm); model name sent to the server (openai)."""
     prompt: str = "llemma"
-    """llemma | instruct | reprover | internlm | bfs | whole-proof."""
+    """llemma | instruct | reprover | internlm | bfs | whole-proof | deepseek-v1.5 | deepseek-v1.5-cot |
+    deepseek-v2 | goedel-v2 | kimina."""
     samples: int = 8
-    """Candidates per request (beams or samples)."""
+    """Candidates per request (beams or samples); whole proofs: samples per theorem (pass@k)."""
     decoding: Literal["beam", "sample"] = "beam"
     temperature: float = 1.0
     top_p: float = 1.0
     max_new_tokens: int = 256
+    """Tokens per generation, at most 32768 (a chain-of-thought proof is thousands)."""
     tactics: tuple[str, ...] = ()
     """The portfolio generator's list; empty means the built-in list for the language."""
     endpoint: str = "http://127.0.0.1:8000/v1"
@@ -53,6 +59,16 @@ class GeneratorConfig:
     max_batch: int = 64
     concurrency: int = 1
     """Model calls in flight at once (1 for a local GPU model; more for a server)."""
+
+    def __post_init__(self) -> None:
+        if self.samples < 1:
+            raise ValueError(f"samples must be at least 1, not {self.samples}")
+        if not 1 <= self.max_new_tokens <= MAX_NEW_TOKENS:
+            raise ValueError(f"max_new_tokens must be between 1 and {MAX_NEW_TOKENS}, not {self.max_new_tokens}")
+        if self.temperature < 0 or not 0 < self.top_p <= 1:
+            raise ValueError(
+                f"temperature must be 0 or more and top_p in (0, 1], not {self.temperature} and {self.top_p}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +119,9 @@ class RunConfig:
     limit: int | None = None
     names: tuple[str, ...] = ()
     strategy: Literal["best-first", "whole-proof", "dsp", "sketch"] = "best-first"
+    repair_rounds: int = 0
+    """Whole proofs: rounds of error-feedback repair (a failed proof goes back to the model with Lean's
+    messages, in the prompt format's conversation), each round an attempt of the record."""
     draft: bool = False
     """DSP and sketch: have the model draft the informal proof first (DSP: even when the problem has one)."""
     attempts: int = 1
@@ -118,6 +137,10 @@ class RunConfig:
     keep_graphs: bool = False
     force_resume: bool = False
     """Resume a run directory even though settings that change results differ (noted in the manifest)."""
+
+    def __post_init__(self) -> None:
+        if self.repair_rounds < 0:
+            raise ValueError(f"repair_rounds must be 0 or more, not {self.repair_rounds}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prover import rounds
 from prover.results import MANIFEST, RESULTS, counts_as_proved, level_rates, read_records, required_level
 from prover.sketch_report import sketch_markdown, sketch_stats
 from prover.stats import Comparison, compare, wilson_interval
@@ -127,6 +128,14 @@ class Run:
                 out[k] = sum(values) / len(values)
         return out
 
+    def answers(self) -> dict[str, list[rounds.Answer]]:
+        """Each theorem's whole-proof answers with their round and sample (empty for tactic searches)."""
+        return {name: rounds.answers(records, self.proved) for name, records in self.by_name.items()}
+
+    def pass_by_round(self) -> dict[int, dict[int, float]]:
+        """pass@k after each repair round (whole-proof runs; see `prover.rounds.pass_by_round`)."""
+        return rounds.pass_by_round(self.answers(), len(self.by_name))
+
     def budget_curve(self, stat: str) -> list[tuple[float, int]]:
         """Theorems solved within a budget of ``stat`` (expansions or wall_time), as (budget, solved)."""
         costs = []
@@ -166,6 +175,7 @@ class Run:
             "required_level": self.required_level,
             "levels": self.levels(),
             "pass_at_k": self.pass_at(),
+            "pass_at_k_by_round": self.pass_by_round(),
             "failures": dict(self.failures()),
             "time_split": self.time_split(),
             "skipped_lines": [{"line": number, "why": why} for number, why in self.skipped],
@@ -217,6 +227,8 @@ def markdown(runs: list[Run]) -> str:
         lines.append(f"| {k} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.extend(sketch_markdown(names, [sketch_stats(r.records) for r in runs]))
+    for run, name in zip(runs, names):
+        lines.extend(rounds.markdown(name, run.answers(), len(run.by_name)))
 
     for run, name in zip(runs, names):
         if run.skipped:

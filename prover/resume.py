@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from prover.config import ProveConfig
+
 # What a record depends on, by config section (None: all of the section). Which theorems run, how
 # many at once and where the processes live may change freely; adding a setting is one entry here.
 RESULT_FIELDS: dict[str, tuple[str, ...] | None] = {
@@ -44,7 +46,7 @@ RESULT_FIELDS: dict[str, tuple[str, ...] | None] = {
         "dojo_commit",
         "dojo_file",
     ),
-    "run": ("benchmark", "strategy", "attempts", "seed", "draft"),
+    "run": ("benchmark", "strategy", "repair_rounds", "attempts", "seed", "draft"),
     "sketch": None,
 }
 STRATEGY_SECTIONS: dict[str, str] = {"sketch": "sketch"}
@@ -101,9 +103,12 @@ def differences(manifest: dict[str, Any], now: dict[str, Any], benchmark_sha256:
     before = _previous_settings(manifest)
     changed = []
     old_config, new_config = before.get("config", {}), now["config"]
+    defaults = result_fingerprint(ProveConfig().to_dict())
     for section in new_config:
         old = old_config.get(section, {})
         for key in sorted(set(new_config[section]) | set(old)):
+            if key not in old and new_config[section].get(key) == defaults.get(section, {}).get(key):
+                continue  # a setting newer than the manifest, left at its default: the records did not use it
             if old.get(key) != new_config[section].get(key):
                 changed.append(f"{section}.{key}: {old.get(key)!r} -> {new_config[section].get(key)!r}")
     for key in VERSION_KEYS:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from prover import __version__, resume
-from prover.attempt import error_record, prove_attempt
+from prover.attempt import check_strategy, error_record, prove_attempt
 from prover.benchmarks import Benchmark, load_benchmark
 from prover.config import ConfigError, ProveConfig
 from prover.envs import ENVIRONMENTS, EnvProvider, build_env
@@ -76,10 +76,7 @@ class Runner:
         GENERATORS.get(self.config.generator.name)
         PROMPTS.get(self.config.generator.prompt)
         ENVIRONMENTS.get(self.config.env.name)
-        if self.config.run.strategy == "sketch":
-            from prover.sketch import check_config
-
-            check_config(self.config)
+        check_strategy(self.config)
 
     def _check_resume(self, benchmark: Benchmark, now: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
         """The previous manifest and what this run changes; refused unless nothing or ``force_resume``."""

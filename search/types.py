@@ -84,6 +84,26 @@ VERIFICATION_LEVELS: tuple[str, ...] = ("screen", "repl", "kernel", "leandojo", 
 
 
 @dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One message of the prover on a checked proof, positioned in the proof text as the search gave it.
+
+    Lines count from 1 and columns from 0, as Lean reports them; ``line`` is None for a message
+    that points outside the proof (or nowhere), ``end_line`` None when its end is unknown.
+    """
+
+    severity: str
+    text: str
+    line: int | None = None
+    column: int = 0
+    end_line: int | None = None
+    end_column: int = 0
+
+    def __str__(self) -> str:
+        where = "" if self.line is None else f"{self.line}:{self.column}: "
+        return f"{self.severity} {where}{self.text}"
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """The answer of a whole-proof check: a proof counts only when ``ok``.
 
@@ -97,6 +117,8 @@ class Verdict:
     level: str = ""
     messages: tuple[str, ...] = ()
     """What the prover printed during the check, kept for the record (never read as the verdict)."""
+    diagnostics: tuple[Diagnostic, ...] = ()
+    """The same messages, positioned in the proof as given to ``verify`` (for error feedback to a model)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +128,25 @@ class Candidate:
     tactic: str
     logprob: float = 0.0
     num_tokens: int = 1
+    reasoning: str = ""
+    """A chat model's text around the proof it wrote (its reasoning); empty for plain completions."""
+    answer: str = ""
+    """A chat model's whole answer, the assistant turn a repair conversation repeats; empty otherwise."""
+
+
+@dataclass(frozen=True, slots=True)
+class Repair:
+    """One failed turn of an error-feedback conversation: the model's answer and what the check said."""
+
+    answer: str
+    """The model's whole answer (repeated as the assistant turn)."""
+    proof: str
+    """The code it wrote: the diagnostics' positions are lines and columns of this text."""
+    round: int
+    """The repair round the answer came from (0: the first sample)."""
+    message: str
+    """Why the proof failed, in one line (the verdict's reason)."""
+    diagnostics: tuple[Diagnostic, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +161,10 @@ class TacticRequest:
     seed: int | None = None
     """Seed of this generation (from the attempt's seed and the expansion, see `request_seed`);
     None leaves sampling unseeded."""
+    samples: int | None = None
+    """Candidates wanted for this request; None: the generator's own count (``--samples``)."""
+    repairs: tuple[Repair, ...] = ()
+    """Earlier failed answers of this conversation, oldest first (error-feedback repair)."""
 
 
 def request_seed(seed: int | None, expansion: int) -> int | None:
@@ -160,12 +205,33 @@ class SearchStats:
 
 @dataclass(slots=True)
 class Attempt:
-    """One whole proof tried by the whole-proof strategy, kept for pass@k."""
+    """One whole proof tried by the whole-proof strategy, kept for pass@k.
+
+    ``sample`` is the conversation it belongs to (the index of the first-round sample) and
+    ``round`` the repair round that wrote it (0: the first answer).
+    """
 
     proof: str
     verified: bool
     message: str = ""
     verdict: Verdict | None = None
+    round: int = 0
+    sample: int = 0
+    reasoning: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record's view: the proof, the verdict, where it stands in the conversations, Lean's messages."""
+        messages = [] if self.verdict is None else [str(d) for d in self.verdict.diagnostics]
+        return {
+            "proof": self.proof,
+            "verified": self.verified,
+            "message": self.message,
+            "level": "" if self.verdict is None else self.verdict.level,
+            "round": self.round,
+            "sample": self.sample,
+            "reasoning": self.reasoning,
+            "messages": messages,
+        }
 
 
 @dataclass(slots=True)
@@ -202,6 +268,6 @@ class SearchResult:
             },
             "stats": self.stats.to_dict(),
             "reason": self.reason,
-            "attempts": [{"proof": a.proof, "verified": a.verified, "message": a.message} for a in self.attempts],
+            "attempts": [attempt.to_dict() for attempt in self.attempts],
             **({"sketches": [s.to_dict() for s in self.sketches]} if self.sketches else {}),
         }

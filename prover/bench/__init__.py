@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prover.bench.checks import check_throughput
 from prover.bench.extraction import extraction_throughput
 from prover.bench.simulated import InstantEnv, Latency, SimulatedEnv, SimulatedGenerator, SimulatedPool
 from prover.config import ProveConfig, merge
@@ -44,6 +45,12 @@ class BenchConfig:
     """Simulated seconds: elaborating a proof, the audit, compiling a file with Mathlib, the kernel replay."""
     extraction_graphs: int = 1_000
     """Kept search graphs of the synthetic run that `prover data extract` reads."""
+    check_workers: tuple[int, ...] = (1, 2, 4, 8)
+    """REPL processes in the whole-proof check throughput measurement."""
+    check_samples: int = 4
+    check_theorems_per_process: int = 2
+    whole_proof_costs: dict[str, float] = field(default_factory=lambda: {"check": 1.0, "audit": 0.05})
+    """Simulated seconds of one whole-proof check and of its audit (a long chain-of-thought proof on Mathlib)."""
     lean_project: str | None = None
     gpu: bool = False
 
@@ -60,6 +67,10 @@ class BenchConfig:
             verify_proofs=2,
             check_costs={"check": 0.02, "audit": 0.002, "compile": 0.05, "replay": 0.02},
             extraction_graphs=100,
+            check_workers=(1, 2, 4),
+            check_samples=2,
+            check_theorems_per_process=1,
+            whole_proof_costs={"check": 0.05, "audit": 0.005},
         )
 
 
@@ -320,7 +331,7 @@ async def verification_cost(config: BenchConfig) -> dict[str, Any]:
     return out
 
 
-# -- 6. a 7B-shaped model on a GPU --------------------------------------------------------------
+# -- 7. a 7B-shaped model on a GPU --------------------------------------------------------------
 
 
 def gpu_generation(beams: int = 32, prompt_tokens: int = 512, new_tokens: int = 64) -> dict[str, Any]:
@@ -400,6 +411,9 @@ async def run_bench(config: BenchConfig) -> dict[str, Any]:
     header = await header_reuse(config)
     verification = await verification_cost(config)
     extraction = extraction_throughput(config.extraction_graphs)
+    checks = await check_throughput(
+        config.check_workers, config.check_samples, config.check_theorems_per_process, config.whole_proof_costs
+    )
     result: dict[str, Any] = {
         "search_overhead_us": overhead[-1]["search_us_per_expansion"],
         "search_overhead": overhead,
@@ -412,6 +426,7 @@ async def run_bench(config: BenchConfig) -> dict[str, Any]:
         "verification": verification,
         "extraction_steps_per_s": extraction["sft_steps_per_s"],
         "extraction": extraction,
+        "whole_proof_checks": {"costs_s": config.whole_proof_costs, "rows": checks},
         "machine": machine(),
     }
     if config.gpu:

@@ -65,9 +65,28 @@ def print_tables(result: dict[str, Any]) -> None:
         f"{verification['repl_vs_check_alone']:.2f}x the check alone); "
         f"kernel {verification['kernel_s_per_proof']:.3f} s ({verification['kernel_vs_repl']:.1f}x repl)"
     )
+    checks = result["whole_proof_checks"]
+    costs = checks["costs_s"]
+    table = Table(
+        title=f"6. Whole-proof checks (simulated: check {costs['check']:g} s + audit {costs['audit']:g} s, 2 requests)"
+    )
+    for column in ("W", "checks", "checks/s", "per process", "bound", "utilisation", "scaling", "× W"):
+        table.add_column(column, justify="right")
+    for row in checks["rows"]:
+        table.add_row(
+            str(row["workers"]),
+            str(row["checks"]),
+            f"{row['checks_per_s']:.2f}",
+            f"{row['checks_per_s_per_process']:.2f}",
+            f"{row['bound_checks_per_s']:.2f}",
+            f"{row['utilization']:.2f}",
+            f"{row['scaling']:.2f}",
+            f"{row['scaling_per_process']:.2f}",
+        )
+    console.print(table)
     extraction = result["extraction"]
     console.print(
-        f"6. Training-data extraction ({extraction['graphs']:,} kept graphs, proofs of {extraction['depth']} steps, "
+        f"7. Training-data extraction ({extraction['graphs']:,} kept graphs, proofs of {extraction['depth']} steps, "
         f"{extraction['failed_per_state']} failed tactics per state): "
         f"sft {extraction['sft_steps_per_s']:,.0f} steps/s, dpo {extraction['dpo_pairs_per_s']:,.0f} pairs/s "
         f"({extraction['sft_graphs_per_s']:,.0f} graphs/s)"
@@ -75,10 +94,10 @@ def print_tables(result: dict[str, Any]) -> None:
     if "gpu" in result:
         gpu = result["gpu"]
         if "skipped" in gpu:
-            console.print(f"7. GPU: skipped ({gpu['skipped']})")
+            console.print(f"8. GPU: skipped ({gpu['skipped']})")
         else:
             console.print(
-                f"7. GPU ({gpu['device']}): {gpu['tokens_per_s']:.0f} tokens/s, "
+                f"8. GPU ({gpu['device']}): {gpu['tokens_per_s']:.0f} tokens/s, "
                 f"{gpu['expansions_per_s']:.2f} expansions/s at {gpu['beams']} beams"
             )
     machine = result["machine"]

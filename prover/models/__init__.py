@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from prover.config import GeneratorConfig
-from prover.models import sketch_prompts  # noqa: F401  (registers the sketch prompt formats)
+from prover.models import (
+    sketch_prompts,  # noqa: F401  (registers the sketch prompt formats)
+    whole_proof_prompts,  # noqa: F401 (registers the whole-proof models' formats)
+)
 from prover.models.batching import BatchingGenerator
 from prover.models.portfolio import PortfolioGenerator
 from prover.models.prompts import PROMPTS, PromptFormat

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from prover.models.prompts import PromptFormat, rank_unique
+from prover.models.prompts import PromptFormat
 from search import Candidate, TacticRequest
 
 logger = logging.getLogger(__name__)
@@ -98,11 +98,30 @@ class HFGenerator:
         return await asyncio.to_thread(self._generate, list(requests))
 
     def _generate(self, requests: list[TacticRequest]) -> list[list[Candidate]]:
-        prompts = [self.prompt.text(r) for r in requests]
+        """One ``generate`` per distinct sample count (a repair asks for one answer, a first round for k)."""
+        by_count: dict[int, list[int]] = {}
+        for index, request in enumerate(requests):
+            by_count.setdefault(request.samples or self.samples, []).append(index)
+        out: list[list[Candidate]] = [[] for _ in requests]
+        for k, indices in by_count.items():
+            for index, candidates in zip(indices, self._generate_k([requests[i] for i in indices], k)):
+                out[index] = candidates
+        return out
+
+    def model_input(self, request: TacticRequest) -> str:
+        """The prompt text: a chat format's conversation in the model's own chat template, else the template."""
+        if self.prompt.chat:
+            messages = self.prompt.messages(request)
+            return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return self.prompt.text(request)
+
+    def _generate_k(self, requests: list[TacticRequest], k: int) -> list[list[Candidate]]:
+        prompts = [self.model_input(r) for r in requests]
         torch = _require_torch()
-        k = self.samples
         tokenizer = self.tokenizer
-        encoded = tokenizer(prompts, return_tensors="pt", padding=True).to(self.model.device)
+        # A chat template writes the special tokens (BOS, role markers) itself: none are added again.
+        encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=not self.prompt.chat)
+        encoded = encoded.to(self.model.device)
         options: dict[str, Any] = {
             "max_new_tokens": self.max_new_tokens,
             "num_return_sequences": k,
@@ -119,13 +138,16 @@ class HFGenerator:
             options.update(stop_strings=list(self.prompt.stop), tokenizer=tokenizer)
         with self._lock, torch.inference_mode(), self._seeded(torch, requests):
             out = self.model.generate(**encoded, **options)
-            beam_indices = out.beam_indices if self.decoding == "beam" else None
+            # One beam is greedy decoding: transformers keeps no beam indices for it.
+            beam_indices = out.beam_indices if self.decoding == "beam" and k > 1 else None
             scores = self.model.compute_transition_scores(out.sequences, out.logits, beam_indices, True)
         # The generated steps are the sequences' tail (after the prompt, or after the decoder start).
         generated = out.sequences[:, -scores.shape[1] :].tolist()
         scores_list = scores.float().cpu().tolist()
         return [
-            rank_unique(self._candidate(request, generated[row], scores_list[row]) for row in range(i * k, (i + 1) * k))
+            self.prompt.ranked(
+                self._candidate(request, generated[row], scores_list[row]) for row in range(i * k, (i + 1) * k)
+            )
             for i, request in enumerate(requests)
         ]
 
@@ -167,13 +189,10 @@ class HFGenerator:
     def _candidate(self, request: TacticRequest, ids: list[int], scores: list[float]) -> Candidate | None:
         length = self._length(ids)
         text = self.tokenizer.decode(ids[:length], skip_special_tokens=True)
-        tactic = self.prompt.tactic(request, text)
-        if not tactic:
-            return None
         logprob = float(sum(scores[:length]))
         if not math.isfinite(logprob):  # NaN, impossible or infinite: such a score cannot rank anything
             return None
-        return Candidate(tactic, logprob, length)
+        return self.prompt.candidate(request, text, logprob, length)
 
     def _length(self, ids: list[int]) -> int:
         """Tokens that belong to the candidate: through the first stop string or end of sequence."""

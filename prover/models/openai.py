@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 import os
@@ -12,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from prover.models.prompts import PromptFormat, rank_unique
+from prover.models.prompts import PromptFormat
 from search import Candidate, TacticRequest
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,11 @@ class OpenAIGenerator:
     ) -> None:
         if api not in ("completions", "chat"):
             raise ValueError(f"api must be 'completions' or 'chat', not {api!r}")
+        if prompt.chat and api != "chat":
+            raise ValueError(
+                f"prompt format {prompt.name!r} is a chat format: use --api chat (the server applies the "
+                "model's chat template)"
+            )
         self.url = endpoint.rstrip("/") + ("/chat/completions" if api == "chat" else "/completions")
         self.model = model
         self.prompt = prompt
@@ -89,7 +95,7 @@ class OpenAIGenerator:
         text = self.prompt.text(request)
         body: dict[str, Any] = {
             "model": self.model,
-            "n": self.samples,
+            "n": request.samples or self.samples,
             "temperature": self.temperature,
             "top_p": self.top_p,
             "max_tokens": self.max_tokens,
@@ -98,12 +104,17 @@ class OpenAIGenerator:
             body["stop"] = list(self.prompt.stop)
         if request.seed is not None:
             body["seed"] = request.seed  # honoured per request by vLLM and SGLang, best effort by hosted APIs
+        # Whole proofs are not ranked: their (long) per-token log-probabilities are not asked for.
+        scored = not self.prompt.whole_proof
         if self.api == "chat":
-            body["messages"] = [{"role": "user", "content": text}]
-            body["logprobs"] = True
+            user = [{"role": "user", "content": text}]
+            body["messages"] = self.prompt.messages(request) if self.prompt.chat else user
+            if scored:
+                body["logprobs"] = True
         else:
             body["prompt"] = text
-            body["logprobs"] = 1
+            if scored:
+                body["logprobs"] = 1
         return body
 
     async def _one(self, request: TacticRequest) -> list[Candidate]:
@@ -111,23 +122,22 @@ class OpenAIGenerator:
         choices = data.get("choices") if isinstance(data, dict) else None
         if not isinstance(choices, list):
             raise ServerError(f"{self.url} answered without a list of choices: {str(data)[:200]!r}")
-        return rank_unique(self._candidate(request, c) for c in choices if isinstance(c, dict))
+        return self.prompt.ranked(self._candidate(request, c) for c in choices if isinstance(c, dict))
 
     def _candidate(self, request: TacticRequest, choice: dict[str, Any]) -> Candidate | None:
         """One choice as a candidate; None for a choice that is not text or whose score is not finite."""
+        thought: object = ""
         if self.api == "chat":
             message = choice.get("message")
             text = (message.get("content") if isinstance(message, dict) else None) or ""
+            # Servers with a reasoning parser (vLLM, SGLang) hand the thinking back apart from the content.
+            thought = (message.get("reasoning_content") if isinstance(message, dict) else None) or ""
             content = _field(choice.get("logprobs"), "content")
             tokens = [t.get("logprob") if isinstance(t, dict) else t for t in content]
         else:
             text = choice.get("text") or ""
             tokens = _field(choice.get("logprobs"), "token_logprobs")
-        if not isinstance(text, str):
-            return None
-        # A completion continues the prefix; a chat answer is a whole tactic of its own.
-        tactic = self.prompt.parse(text) if self.api == "chat" else self.prompt.tactic(request, text)
-        if not tactic:
+        if not isinstance(text, str) or not isinstance(thought, str):
             return None
         values = [v for v in tokens if v is not None]
         if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
@@ -137,7 +147,15 @@ class OpenAIGenerator:
             logger.warning("%s: dropped a choice whose log-probability is %s", self.url, logprob)
             return None
         # Without logprobs every candidate ties and the server's order decides.
-        return Candidate(tactic, logprob, max(1, len(tokens) or len(text.split())))
+        num_tokens = max(1, len(tokens) or len(text.split()))
+        if self.api == "chat" and not self.prompt.chat:  # a tactic prompt as a chat message: the answer is the tactic
+            tactic = self.prompt.parse(text)
+            candidate = Candidate(tactic, logprob, num_tokens) if tactic or self.prompt.whole_proof else None
+        else:  # a chat format's answer (its last lean4 block), or a completion continuing the prompt
+            candidate = self.prompt.candidate(request, text, logprob, num_tokens)
+        if candidate is not None and thought:
+            candidate = dataclasses.replace(candidate, reasoning=f"{thought.strip()}\n\n{candidate.reasoning}".strip())
+        return candidate
 
     async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         if self._client is None:

@@ -6,12 +6,21 @@ import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from search import Candidate, Registry, TacticRequest, Theorem
+from search import Candidate, Registry, Repair, TacticRequest, Theorem
+
+Message = dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)
 class PromptFormat:
-    """One named template with its output parsing."""
+    """One named template with its output parsing.
+
+    A ``chat`` format renders a request as a conversation (``messages``): a system message when it
+    has one, the user's prompt, then for each earlier failed answer the answer and the ``feedback``
+    on it (error-feedback repair). hf and vLLM put the conversation into the model's own chat
+    template; an OpenAI-compatible server gets it as chat messages. The proof is the answer's last
+    ```lean4 block; the rest of the answer is its reasoning.
+    """
 
     name: str
     render: Callable[[TacticRequest], str]
@@ -20,7 +29,42 @@ class PromptFormat:
     open_tag: str = ""
     """When set, the tactic is the text after this tag (for chat models that echo it)."""
     whole_proof: bool = False
-    """The output is a complete proof rather than one tactic."""
+    """The output is a complete proof rather than one tactic (every sample is kept, in order)."""
+    chat: bool = False
+    system: str = ""
+    feedback: Callable[[Repair], str] | None = None
+    """The user turn that takes a failed proof back to the model; None: no repair conversation."""
+
+    def messages(self, request: TacticRequest) -> list[Message]:
+        """The conversation of a chat format: system, user prompt, then each repair's answer and feedback."""
+        out = [{"role": "system", "content": self.system}] if self.system else []
+        out.append({"role": "user", "content": self.render(request)})
+        if request.repairs and self.feedback is None:
+            raise ValueError(f"prompt format {self.name!r} has no error-feedback conversation")
+        for repair in request.repairs:
+            assert self.feedback is not None
+            out.append({"role": "assistant", "content": repair.answer})
+            out.append({"role": "user", "content": self.feedback(repair)})
+        return out
+
+    def read(self, request: TacticRequest, completion: str) -> tuple[str, str]:
+        """The tactic or proof in a model's completion of ``request``, and the reasoning around it."""
+        if self.chat:
+            return last_lean_block(completion)
+        return self.tactic(request, completion), ""
+
+    def candidate(self, request: TacticRequest, completion: str, logprob: float, num_tokens: int) -> Candidate | None:
+        """A completion as a candidate: None when it holds no tactic (a whole-proof sample is always kept)."""
+        tactic, reasoning = self.read(request, completion)
+        if not tactic and not self.whole_proof:
+            return None
+        return Candidate(tactic, logprob, num_tokens, reasoning, completion if self.chat else "")
+
+    def ranked(self, candidates: Iterable[Candidate | None]) -> list[Candidate]:
+        """Tactics: distinct, best first. Whole proofs: every sample in sample order (pass@k counts samples)."""
+        if self.whole_proof:
+            return [c for c in candidates if c is not None]
+        return rank_unique(candidates)
 
     def text(self, request: TacticRequest) -> str:
         """The model's input: the rendered prompt, then the request's forced prefix."""
@@ -50,6 +94,30 @@ class PromptFormat:
 
 
 PROMPTS: Registry[PromptFormat] = Registry("prompt format")
+
+_OPEN_FENCE = ("```lean4", "```lean")
+
+
+def last_lean_block(answer: str) -> tuple[str, str]:
+    """The last complete ```lean4 (or ```lean) block of an answer, and the answer without it.
+
+    A block the answer never closes (a generation cut off by its token limit) is not a proof.
+    """
+    lines = answer.split("\n")
+    found: tuple[int, int] | None = None
+    index = 0
+    while index < len(lines):
+        if lines[index].strip() in _OPEN_FENCE:
+            close = next((k for k in range(index + 1, len(lines)) if lines[k].strip().startswith("```")), None)
+            if close is None:
+                break
+            found, index = (index, close), close + 1
+        else:
+            index += 1
+    if found is None:
+        return "", answer.strip()
+    start, close = found
+    return "\n".join(lines[start + 1 : close]), "\n".join(lines[:start] + lines[close + 1 :]).strip()
 
 
 def rank_unique(candidates: Iterable[Candidate | None]) -> list[Candidate]:

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from prover.models.prompts import PromptFormat, rank_unique
+from prover.models.prompts import PromptFormat
 from search import Candidate, TacticRequest
 
 INSTALL_HINT = "vLLM is not installed: pip install 'llemma-prover[vllm]' (it needs a CUDA GPU)"
@@ -37,6 +37,8 @@ class VLLMGenerator:
         max_new_tokens: int = 256,
         **engine_options: Any,
     ) -> None:
+        if decoding == "beam" and prompt.chat:
+            raise ValueError(f"prompt format {prompt.name!r} is a chat format: sample from it (--decoding sample)")
         vllm = _import_vllm()
         self.prompt = prompt
         self.samples = samples
@@ -59,13 +61,21 @@ class VLLMGenerator:
                 return self._beam(requests)
             return self._sample(requests)
 
+    def model_input(self, request: TacticRequest) -> Any:
+        """The prompt: a chat format's conversation as the token ids of the model's own chat template."""
+        if not self.prompt.chat:
+            return self.prompt.text(request)
+        tokenizer = self.llm.get_tokenizer()
+        ids = tokenizer.apply_chat_template(self.prompt.messages(request), tokenize=True, add_generation_prompt=True)
+        return {"prompt_token_ids": list(ids)}
+
     def _sample(self, requests: list[TacticRequest]) -> list[list[Candidate]]:
-        prompts = [self.prompt.text(r) for r in requests]
+        prompts = [self.model_input(r) for r in requests]
         # One SamplingParams per request: vLLM seeds each request's sampling with its own seed,
-        # whatever else shares the batch.
+        # whatever else shares the batch; n is the request's own count (pass@k: one request, n = k).
         params = [
             self._vllm.SamplingParams(
-                n=self.samples,
+                n=request.samples or self.samples,
                 temperature=self.temperature,
                 top_p=self.top_p,
                 max_tokens=self.max_new_tokens,
@@ -101,8 +111,8 @@ class VLLMGenerator:
 
     def _ranked(self, request: TacticRequest, items: Any) -> list[Candidate]:
         # A NaN or infinite score cannot rank anything: such a candidate is dropped here.
-        return rank_unique(
-            Candidate(self.prompt.tactic(request, text), float(logprob), int(num_tokens))
+        return self.prompt.ranked(
+            self.prompt.candidate(request, text, float(logprob), int(num_tokens))
             for text, logprob, num_tokens in items
             if math.isfinite(logprob)
         )

@@ -29,7 +29,8 @@ Each header load (a `cmd` without `env`) appends a line to LOG; with --requests,
 request is appended to that file as a JSON line.
 
 Whole-theorem checks (the statement's first line ending in `:= by`, then tactics indented
-by two) are elaborated tactic by tactic; the environment they return holds the theorem
+by two) are elaborated tactic by tactic (a tactic that fails, or that the script does not know, gets
+an error spanning it on its line, as Lean reports it); the environment they return holds the theorem
 with the axioms its tactics used and its printed type, which `#print axioms _root_.NAME`
 and `#check @_root_.NAME` report. Optional script keys model what hostile proofs make
 the real Lean do:
@@ -226,11 +227,11 @@ class FakeRepl(SketchElaboration):
         return found
 
     @staticmethod
-    def message(severity: str, data: str, line: int = 1) -> dict:
+    def message(severity: str, data: str, line: int = 1, column: int = 0, end_column: int | None = None) -> dict:
         return {
             "severity": severity,
-            "pos": {"line": line, "column": 0},
-            "endPos": {"line": line, "column": 1},
+            "pos": {"line": line, "column": column},
+            "endPos": {"line": line, "column": column + 1 if end_column is None else end_column},
             "data": data,
         }
 
@@ -249,7 +250,10 @@ class FakeRepl(SketchElaboration):
         current: list | None = [goal]
         messages: list[dict] = []
         path: tuple[str, ...] = ()
-        for number, tactic in enumerate(tactics, start=2):
+        numbered = [(n, line[2:]) for n, line in enumerate(body.split("\n"), start=2) if line.strip()]
+        for number, tactic in numbered:  # numbered as Lean numbers the lines: blank ones count
+            if tactic.lstrip().startswith("--"):  # a line comment, which Lean skips
+                continue
             current, path = self.check_tactic(tactic, current, path, number, messages, used)
             if current is None:
                 break
@@ -277,7 +281,8 @@ class FakeRepl(SketchElaboration):
         if not current:
             messages.append(self.message("error", "no goals to be proved", number))
         elif step is None or (isinstance(step, dict) and ("error" in step or "lean_error" in step)):
-            messages.append(self.message("error", f"tactic {tactic!r} failed", number))
+            # Like Lean, the error spans the failing tactic (after the block's two-space indent).
+            messages.append(self.message("error", f"tactic {tactic!r} failed", number, 2, 2 + len(tactic)))
         elif isinstance(step, dict) and step.get("sorry"):
             messages.append(self.message("warning", "declaration uses 'sorry'", 1))
             used.append("sorryAx")

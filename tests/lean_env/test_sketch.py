@@ -29,18 +29,19 @@ def plan(text: str = SKETCH, theorem: Theorem = THEOREM):
 
 def test_each_have_gap_is_found_with_its_lean_position():
     sketch = plan()
+    # The leading comment is dropped with the rest of the preamble (lean_env.code_block): lines count from `have h₁`.
     assert [(g.name, g.line, g.term, g.alone) for g in sketch.gaps] == [
-        ("h₁", 2, False, False),
-        ("h₂", 4, False, True),
-        ("this", 5, True, False),
-        ("h₃", 7, False, False),
+        ("h₁", 1, False, False),
+        ("h₂", 3, False, True),
+        ("this", 4, True, False),
+        ("h₃", 6, False, False),
     ]
     lines = sketch.command.split("\n")
     for gap in sketch.gaps:
         line, column = sketch.position(gap)
         # The REPL's position: 1-based line of the command, column in codepoints.
         assert lines[line - 1][column : column + 5] == "sorry"
-    assert sketch.position(sketch.gaps[0]) == (3, 28)
+    assert sketch.position(sketch.gaps[0]) == (2, 28)
 
 
 def test_columns_count_codepoints_as_lean_does():
@@ -110,7 +111,6 @@ def test_closed_gaps_go_in_place_of_their_sorry_deeper_than_the_have():
         {0: ["linarith"], 1: ["linarith", "done"], 2: ["rw [abs_of_pos (by linarith)]\nlinarith"], 3: ["nlinarith"]},
     )
     assert proof == (
-        "  -- 2x = 8\n"
         "  have h₁ : 2 * x = 8 := by\n"
         "    linarith\n"
         "  have h₂ : x = 4 := by\n"
@@ -138,5 +138,5 @@ def test_a_gap_inside_a_bullet_gets_a_block_deeper_than_its_have():
 
 
 def test_assembling_without_every_gap_closed_is_an_error():
-    with pytest.raises(ValueError, match="gap 2 \\(h₂, line 4\\)"):
+    with pytest.raises(ValueError, match="gap 2 \\(h₂, line 3\\)"):
         assemble(plan(), {0: ["linarith"], 2: ["simp"], 3: ["simp"]})

@@ -39,6 +39,11 @@ async def test_small_bench_has_every_figure():
     assert finite(verification["kernel_vs_repl"]) and finite(verification["screen_s_per_proof"])
     assert finite(result["extraction_steps_per_s"]) and result["extraction_steps_per_s"] > 0
     assert result["extraction"]["graphs"] == 100
+    checks = result["whole_proof_checks"]["rows"]
+    assert [row["workers"] for row in checks] == [1, 2, 4]
+    for row in checks:
+        assert row["checks"] == 2 * row["workers"] and row["verified"] == row["workers"]
+        assert all(finite(row[k]) and row[k] > 0 for k in ("checks_per_s_per_process", "utilization", "scaling"))
 
 
 def test_extraction_throughput_reads_every_step_and_pair_of_the_synthetic_graphs():
@@ -49,6 +54,15 @@ def test_extraction_throughput_reads_every_step_and_pair_of_the_synthetic_graphs
         assert finite(figure[key]) and figure[key] > 0
 
 
+async def test_whole_proof_checks_spread_over_every_process_of_the_pool():
+    from prover.bench.checks import check_throughput
+
+    rows = await check_throughput((1, 2, 4), samples=2, per_process=1, costs={"check": 0.01, "audit": 0.001})
+    # One theorem per process, each with its own process: the busiest one serves 1/W of the requests.
+    assert [row["busiest_process_share"] for row in rows] == [1.0, 0.5, 0.25]
+    assert [row["checks"] for row in rows] == [2, 4, 8]
+
+
 def test_bench_json_from_the_command_line():
     done = subprocess.run(
         [sys.executable, "-m", "prover.cli", "bench", "--small", "--json"], capture_output=True, text=True, timeout=300
@@ -57,4 +71,7 @@ def test_bench_json_from_the_command_line():
     result = json.loads(done.stdout)
     figures = {"search_overhead_us", "pipeline", "batching_speedup", "header_reuse_speedup", "extraction_steps_per_s"}
     assert figures | {"machine"} <= set(result)
+    assert all(
+        {"workers", "checks_per_s_per_process", "utilization"} <= set(r) for r in result["whole_proof_checks"]["rows"]
+    )
     assert all({"workers", "utilization", "speedup_vs_sequential"} <= set(row) for row in result["pipeline"])
