@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sandbox.setup import ensure_bubblewrap
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_LEAN_VERSION = "v4.9.0"  # what DeepSeek's miniF2F file was written against
@@ -91,6 +93,7 @@ def lakefile(setup: LeanSetup) -> str:
 
 def setup_lean(setup: LeanSetup, say: Callable[[str], None] = print) -> list[str]:
     """Run every missing step; return the flags to pass to `prover prove`."""
+    ensure_bubblewrap(say)  # the sandbox every REPL process runs in (without it they run unsandboxed)
     toolchain = f"leanprover/lean4:{setup.lean_version}"
     if _tool("elan") is None:
         say("[1/5] installing elan (the Lean version manager)")

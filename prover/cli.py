@@ -45,6 +45,7 @@ PROVE_FLAGS: dict[str, tuple[str, str]] = {
     "pisa_ports": ("env", "pisa_ports"),
     "draft": ("run", "draft"),
     "memory_limit": ("env", "memory_limit_mb"),
+    "sandbox": ("env", "sandbox"),
     "dojo_repo": ("env", "dojo_repo"),
     "dojo_commit": ("env", "dojo_commit"),
     "dojo_file": ("env", "dojo_file"),
@@ -73,6 +74,11 @@ def _add_env_flags(parser: argparse.ArgumentParser) -> None:
     env.add_argument("--repl-command", help="the whole command that starts one REPL process")
     env.add_argument("--workers", type=int, help="prover processes in the pool")
     env.add_argument("--memory-limit", type=int, help="MB of address space per REPL process (RLIMIT_AS)")
+    env.add_argument(
+        "--sandbox",
+        choices=["auto", "on", "off"],
+        help="run Lean and PISA processes under bubblewrap: auto (where it works, the default), on (or refuse), off",
+    )
     env.add_argument("--dojo-repo", help="leandojo: git URL or path of the traced repository")
     env.add_argument("--dojo-commit", help="leandojo: its commit")
     env.add_argument("--dojo-file", help="leandojo: file with the theorems ({Split} is filled per theorem)")
@@ -319,7 +325,9 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
     if args.backend == "isabelle":
         from isabelle_env.setup import isabelle_steps
+        from sandbox.setup import ensure_bubblewrap
 
+        ensure_bubblewrap()
         for line in isabelle_steps():
             print(line)
         return 0

@@ -66,8 +66,37 @@ def repl_pool(config: EnvConfig) -> ReplPool:
             f"Cannot run {command[0] if command else '(empty command)'!r}: not found. "
             "Install Lean with `prover setup lean` or fix --repl-command."
         )
-    settings = ReplSettings(command=command, cwd=cwd, memory_limit_mb=config.memory_limit_mb)
+    policy = None
+    if contained(config):
+        from lean_env.contain import LakeEnvError, lean_policy
+
+        try:
+            command, policy = lean_policy(command, cwd)
+        except LakeEnvError as error:
+            raise EnvUnavailable(str(error)) from None
+    settings = ReplSettings(command=command, cwd=cwd, memory_limit_mb=config.memory_limit_mb, sandbox=policy)
     return ReplPool(settings, config.workers)
+
+
+def contained(config: EnvConfig) -> bool:
+    """Whether prover processes run under bubblewrap (``--sandbox``); ``on`` without it is refused."""
+    import sandbox
+
+    try:
+        return sandbox.resolve(config.sandbox)
+    except sandbox.SandboxUnavailable as error:
+        raise EnvUnavailable(str(error)) from None
+
+
+def sandbox_state(config: EnvConfig) -> str:
+    """One line for the run manifest: whether prover processes are contained, and how."""
+    import sandbox
+
+    if config.name == "leandojo":
+        return "off: LeanDojo starts its own processes (the REPL verifier, when configured, is contained)"
+    if config.name == "isabelle" and config.pisa_address:
+        return f"off: the PISA server at {config.pisa_address} is not started by us"
+    return sandbox.describe(config.sandbox)
 
 
 @ENVIRONMENTS.register("lean-repl")
@@ -123,6 +152,7 @@ def _isabelle(config: EnvConfig, search: SearchConfig) -> EnvProvider:
         jar=config.pisa_jar,
         command=split_command(config.pisa_command) if config.pisa_command else (),
         step_timeout=search.tactic_timeout,
+        sandbox=not config.pisa_address and contained(config),  # a server at --pisa-address is not ours to contain
     )
     if not (config.pisa_address or config.pisa_jar or config.pisa_command):
         raise EnvUnavailable(

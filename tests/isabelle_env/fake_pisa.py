@@ -1,12 +1,15 @@
 """A PISA stand-in: a real gRPC server (package `server`, service `Server`) with PISA's command grammar.
 
 It runs in-process (``FakePisa(script).start()``) or as a process of its own
-(``python -m tests.isabelle_env.fake_pisa --port P --script S.json``) so that a hung
-step can be ended by killing it. Proof states are stacks of open statements:
+(``command(script)``: ``python fake_pisa.py --port P --script S.json --stubs DIR``, which needs
+nothing of the project but the gRPC stubs' folder, so it runs in the sandbox too) so that a hung
+step can be ended by killing it. Like PISA, ``IsabelleContext`` reads the theory file it is
+given. Proof states are stacks of open statements:
 
   {"works":  {"<statement>": ["by simp", ...]},   tactics that close a statement
    "hammer": {"<statement>": "by (metis foo)"},    what Sledgehammer finds for it
-   "hang":   ["by hang"]}                          tactics that never answer
+   "hang":   ["by hang"],                          tactics that never answer
+   "probe":  {"<tactic>": {...}}}                  ML that tries to escape (tests/lean_env/fake_repl.py's probe)
 """
 
 from __future__ import annotations
@@ -15,11 +18,19 @@ import argparse
 import asyncio
 import json
 import re
+import sys
+from pathlib import Path
 
 import grpc
 
+if __name__ == "__main__":  # a process of its own: the stubs' folder comes from --stubs
+    sys.path.insert(0, str(Path(sys.argv[sys.argv.index("--stubs") + 1]).parent))
+
 from isabelle_env import pisa_pb2 as pb
 from isabelle_env import pisa_pb2_grpc as pb_grpc
+
+STUBS = Path(__file__).resolve().parents[2] / "isabelle_env"
+PROBE_FROM = [Path(__file__).resolve().parents[1] / "lean_env" / "fake_repl.py"]
 
 APPLY = "<apply to top level state>"
 OPENERS = ("have ", "show ", "then show ", "hence ", "thus ", "obtain ", "then have ")
@@ -48,6 +59,8 @@ class FakePisa(pb_grpc.ServerServicer):
         self.works: dict[str, list[str]] = script.get("works", {})
         self.hammer: dict[str, str] = script.get("hammer", {})
         self.hang: list[str] = script.get("hang", [])
+        self.probes: dict[str, dict] = script.get("probe", {})
+        self.theory = ""
         self.states: dict[str, tuple[str, ...]] = {}
         self.commands: list[str] = []
         self.server: grpc.aio.Server | None = None
@@ -59,6 +72,10 @@ class FakePisa(pb_grpc.ServerServicer):
         return pb.IsaMessage(message=f"working directory {request.path}")
 
     async def IsabelleContext(self, request, context):
+        try:  # PISA's PisaOS reads the theory file it is pointed at
+            self.theory = Path(request.context).read_text()
+        except OSError as error:
+            await context.abort(grpc.StatusCode.UNKNOWN, f"java.nio.file.NoSuchFileException: {error}")
         return pb.IsaMessage(message=f"context {request.context}")
 
     async def IsabelleSetSearchWidth(self, request, context):
@@ -107,6 +124,8 @@ class FakePisa(pb_grpc.ServerServicer):
         stack = self.states[old]
         if action in self.hang:
             await asyncio.sleep(3600)
+        if action in self.probes:
+            return "Step error: PROBE " + json.dumps(probe(self.probes[action]))
         if action == "normalhammer":
             found = self.hammer.get(stack[-1]) if stack else None
             if found is None:
@@ -151,6 +170,23 @@ class FakePisa(pb_grpc.ServerServicer):
             await self.server.stop(grace=None)
 
 
+def probe(targets: dict) -> dict:
+    """The Lean stand-in's escape attempts, loaded from its file (``--probe-from``: mounted in a sandbox)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fake_repl", PROBE_FROM[0])
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.probe(targets)
+
+
+def command(script: Path) -> str:
+    """The `--pisa-command` that starts this stand-in on ``{port}`` as a process of its own."""
+    here = Path(__file__).resolve()
+    return f"{sys.executable} {here} --port {{port}} --script {script} --stubs {STUBS} --probe-from {PROBE_FROM[0]}"
+
+
 async def _serve(port: int, script: dict) -> None:
     fake = FakePisa(script)
     await fake.start(port)
@@ -161,7 +197,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--script", required=True)
+    parser.add_argument("--stubs", help="the folder of the gRPC stubs (isabelle_env)")
+    parser.add_argument("--probe-from", help="the file with the escape probe (tests/lean_env/fake_repl.py)")
     args = parser.parse_args()
+    if args.probe_from:
+        PROBE_FROM[0] = Path(args.probe_from)
     with open(args.script) as handle:
         script = json.load(handle)
     asyncio.run(_serve(args.port, script))

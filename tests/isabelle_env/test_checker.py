@@ -7,11 +7,11 @@ from isabelle_env.client import PisaStepError, PisaTimeout
 from tests.isabelle_env.conftest import HAVE, SHOW, SKETCH, STATEMENT
 
 
-async def test_client_speaks_the_tagged_grammar(fake_pisa):
+async def test_client_speaks_the_tagged_grammar(fake_pisa, tmp_path):
     fake, client = fake_pisa
-    assert (
-        await client.initialise("/opt/Isabelle2022", "/tmp/w", "/tmp/w/Interactive.thy") == "Successfully initialised"
-    )
+    theory = tmp_path / "Interactive.thy"
+    theory.write_text("theory Interactive imports Complex_Main begin\n\nend\n")
+    assert await client.initialise("/opt/Isabelle2022", str(tmp_path), str(theory)) == "Successfully initialised"
     assert await client.parse_text(SKETCH) == [STATEMENT, "proof -", HAVE, "sledgehammer", SHOW, "sledgehammer", "qed"]
     first = await client.step("default", STATEMENT, "s1")
     assert not first.finished and "x = 2" in first.text

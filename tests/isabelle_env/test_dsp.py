@@ -11,6 +11,7 @@ from prover.config import ProveConfig, merge
 from prover.models.prompts import PROMPTS
 from prover.runner import Runner
 from search import Candidate, TacticRequest, Theorem
+from tests.isabelle_env import fake_pisa
 from tests.isabelle_env.conftest import HAVE, SCRIPT, SKETCH, STATEMENT
 
 PROOF = SKETCH.split("\n", 4)[4]  # what the model writes after the statement
@@ -69,7 +70,7 @@ def dsp_config(tmp_path, bench, port, **run):
     names = ("ok", "hangs", "after")
     works = {**SCRIPT["works"], **{k.replace("NAME", n): v for k, v in renamed.items() for n in names}}
     script.write_text(json.dumps({**SCRIPT, "works": works}))
-    command = f"{sys.executable} -m tests.isabelle_env.fake_pisa --port {{port}} --script {script}"
+    command = fake_pisa.command(script)
     return merge(
         ProveConfig(),
         {

@@ -12,8 +12,11 @@ lines followed by a blank line, like the real REPL's. The script (JSON):
 A step is a list of goal texts (an empty list proves), or {"error": text} (Lean's
 message form: error + `goals: []` + "Incomplete: contains sorry"), or {"lean_error":
 text} (the `{"message": "Lean error: ..."}` form), or {"fault": "crash" | "hang" |
-"garbage" | "oom"}, or {"sorry": true} (goals closed with a sorry warning).
-Each header load (a `cmd` without `env`) appends a line to LOG.
+"garbage" | "oom"}, or {"sorry": true} (goals closed with a sorry warning), or {"probe": {...}}:
+what a hostile tactic (`by_elab`, `#eval` with IO) would try, reported as a failed tactic whose
+message is `PROBE {json}` (see `probe`).
+Each header load (a `cmd` without `env`) appends a line to LOG. With --lean-path, each `import M`
+of a header needs `M.olean` in a LEAN_PATH folder, as in a real project.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
+import socket
 import sys
 import time
 
@@ -32,7 +37,25 @@ def pretty(obj: dict) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=1)
 
 
+def unresolved_imports(text: str) -> list[str]:
+    """Lean's complaint for each ``import M`` with no ``M.olean`` in a ``LEAN_PATH`` entry (as `lake env` sets it)."""
+    entries = [e for e in os.environ.get("LEAN_PATH", "").split(os.pathsep) if e]
+    missing = []
+    for line in text.splitlines():
+        if line.startswith("import "):
+            module = line.split()[1]
+            relative = module.replace(".", os.sep) + ".olean"
+            if not any(os.path.isfile(os.path.join(entry, relative)) for entry in entries):
+                missing.append(
+                    f"unknown module prefix '{module.split('.')[0]}'\n\nNo directory '{module}' or file "
+                    f"'{relative}' in the search path entries:\n" + "\n".join(entries)
+                )
+    return missing
+
+
 class FakeRepl:
+    resolve_imports = False  # --lean-path: imports must be found on LEAN_PATH, as in a real project
+
     def __init__(self, script: dict, log: str | None, import_delay: float, step_delay: float = 0.0) -> None:
         self.goals: dict[str, str] = script.get("goals", {})
         self.states: dict[str, dict] = script.get("states", {})
@@ -70,6 +93,9 @@ class FakeRepl:
                 with open(self.log, "a") as handle:
                     handle.write(f"{os.getpid()}\n")
             time.sleep(self.import_delay)
+            missing = unresolved_imports(text) if self.resolve_imports else []
+            if missing:
+                return {"messages": [self.message("error", missing[0])], "env": self.new_env()}
             sorries = self.file_sorries(text)
             return {"sorries": sorries, "env": self.new_env()} if sorries else {"env": self.new_env()}
         if request["env"] not in self.envs:
@@ -179,6 +205,8 @@ class FakeRepl:
         if fault == "oom":
             hog = bytearray(1 << 34)  # beyond any test's RLIMIT_AS: raises MemoryError
             return {"size": len(hog)}
+        if "probe" in step:
+            return {"message": "Lean error:\nPROBE " + json.dumps(probe(step["probe"]))}
         if "lean_error" in step:
             return {"message": "Lean error:\n" + step["lean_error"]}
         if "error" in step:
@@ -198,15 +226,55 @@ class FakeRepl:
         return {"message": "Lean error:\nbad script step"}
 
 
+def _attempt(action) -> str:  # type: ignore[no-untyped-def]
+    try:
+        return "ok: " + str(action())
+    except OSError as error:
+        return f"denied: {type(error).__name__}: {error}"
+
+
+def probe(targets: dict) -> dict:
+    """Try to escape: connect to a TCP port on loopback, write files, read a file, signal a process,
+    read an environment variable; report what worked and the address-space limit in force."""
+
+    def connect() -> str:
+        with socket.create_connection(("127.0.0.1", targets["connect"]), timeout=2) as conn:
+            conn.sendall(b"escaped")
+        return "connected"
+
+    def write(path: str) -> int:
+        with open(path, "w") as handle:
+            return handle.write("escaped")
+
+    def read() -> str:
+        with open(targets["read"]) as handle:
+            return handle.read()
+
+    report = {"pid": os.getpid(), "rlimit_as": resource.getrlimit(resource.RLIMIT_AS)[0]}
+    if "connect" in targets:
+        report["connect"] = _attempt(connect)
+    for path in targets.get("write", []):
+        report[f"write {path}"] = _attempt(lambda path=path: write(path))
+    if "read" in targets:
+        report["read"] = _attempt(read)
+    if "signal" in targets:
+        report["signal"] = _attempt(lambda: os.kill(targets["signal"], 0))
+    if "env" in targets:
+        report["env"] = os.environ.get(targets["env"])
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--script", required=True)
     parser.add_argument("--log")
     parser.add_argument("--import-delay", type=float, default=0.0)
     parser.add_argument("--step-delay", type=float, default=0.0)
+    parser.add_argument("--lean-path", action="store_true", help="resolve imports on LEAN_PATH")
     args = parser.parse_args()
     with open(args.script) as handle:
         repl = FakeRepl(json.load(handle), args.log, args.import_delay, args.step_delay)
+    repl.resolve_imports = args.lean_path
     buffer: list[str] = []
     for line in sys.stdin:
         if line.strip():
