@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lean_env.repl_env import ReplPool, check
-from lean_env.tactics import screened_outcome
-from lean_env.verify import DEFAULT_AXIOMS, plan_check, proof_body
+from lean_env.repl_env import ReplPool
+from lean_env.screen import screened_outcome
+from lean_env.verifier import ReplVerifier
+from lean_env.verify import plan_check, proof_body
 from search import Failed, GaveUp, Goals, Outcome, Proved, Theorem, TimedOut, Verdict
 
 logger = logging.getLogger(__name__)
@@ -64,14 +65,12 @@ class LeanDojoEnv:
         source: DojoSource,
         *,
         tactic_timeout: float = 600,
-        verifier: ReplPool | None = None,
-        allowed_axioms: Sequence[str] = DEFAULT_AXIOMS,
+        verifier: ReplVerifier | None = None,
         lean_dojo: Any = None,
     ) -> None:
         self.source = source
         self.tactic_timeout = tactic_timeout
         self.verifier = verifier
-        self.allowed_axioms = tuple(allowed_axioms)
         self._dojo_module = lean_dojo or import_lean_dojo()
         self._dojo: Any = None
         self._theorem: Any = None
@@ -120,11 +119,11 @@ class LeanDojoEnv:
         return Failed(f"unexpected LeanDojo result {result!r}")
 
     async def verify(self, theorem: Theorem, proof: Sequence[str] | str) -> Verdict:
+        if self.verifier is not None:
+            return await self.verifier.verify(theorem, proof)
         plan = plan_check(theorem, proof)
         if isinstance(plan, Verdict):
             return plan
-        if self.verifier is not None:
-            return await check(self.verifier.pick(theorem.header), plan, self.allowed_axioms)
         return await self._check_with_dojo(theorem, proof_body(theorem, proof))
 
     async def _check_with_dojo(self, theorem: Theorem, body: str) -> Verdict:
@@ -154,13 +153,13 @@ class LeanDojoProvider:
         source: DojoSource,
         *,
         tactic_timeout: float,
-        verifier: ReplPool | None,
-        allowed_axioms: Sequence[str] = DEFAULT_AXIOMS,
+        verifier_pool: ReplPool | None = None,
+        verifier: ReplVerifier | None = None,
     ) -> None:
         self.source = source
         self.tactic_timeout = tactic_timeout
-        self.verifier = verifier
-        self.allowed_axioms = tuple(allowed_axioms)
+        self.verifier_pool = verifier_pool
+        self.verifier = verifier or (ReplVerifier(verifier_pool.pick) if verifier_pool is not None else None)
         self._module = import_lean_dojo()
 
     @contextlib.asynccontextmanager
@@ -169,7 +168,6 @@ class LeanDojoProvider:
             self.source,
             tactic_timeout=self.tactic_timeout,
             verifier=self.verifier,
-            allowed_axioms=self.allowed_axioms,
             lean_dojo=self._module,
         )
         try:
@@ -178,5 +176,5 @@ class LeanDojoProvider:
             await env.close()
 
     async def close(self) -> None:
-        if self.verifier is not None:
-            await self.verifier.close()
+        if self.verifier_pool is not None:
+            await self.verifier_pool.close()

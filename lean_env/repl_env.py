@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from lean_env.process import ReplFailure, ReplProcess, ReplSettings, ReplTimeout, StaleState
 from lean_env.protocol import Command, CommandReply, ErrorReply, ProofStep, ProofStepReply, Reply
-from lean_env.tactics import screened_outcome
-from lean_env.verify import DEFAULT_AXIOMS, CheckPlan, judge, plan_check
+from lean_env.screen import screened_outcome
+from lean_env.verifier import ReplVerifier
+from lean_env.verify import StatementError, target_command
 from search import Failed, GaveUp, Goals, Outcome, Proved, Theorem, TimedOut, Verdict
 
 logger = logging.getLogger(__name__)
@@ -19,25 +20,11 @@ logger = logging.getLogger(__name__)
 RESTART_RETRIES = 3  # other searches sharing the process may restart it between our requests
 
 
-class StatementError(RuntimeError):
-    """The theorem statement itself does not elaborate (a benchmark or header problem)."""
-
-
 @dataclass(frozen=True, slots=True)
 class StateHandle:
     """Where a proof state lives: the tactic path from the root identifies it across restarts."""
 
     path: tuple[str, ...]
-
-
-def sorry_completed(statement: str) -> str:
-    """The statement closed by ``sorry``, whatever it ends with (``:= by``, ``:=`` or nothing)."""
-    text = statement.rstrip()
-    if text.endswith("by"):
-        return text + " sorry"
-    if text.endswith(":="):
-        return text + " by sorry"
-    return text + " := by sorry"
 
 
 def interpret(reply: Reply) -> tuple[Outcome, int | None]:
@@ -95,15 +82,9 @@ class LeanReplEnv:
 
     concurrent_apply = False  # one process answers one request at a time
 
-    def __init__(
-        self,
-        pool: ReplPool,
-        *,
-        allowed_axioms: Sequence[str] = DEFAULT_AXIOMS,
-        replay_timeout: float = 60.0,
-    ) -> None:
+    def __init__(self, pool: ReplPool, verifier: ReplVerifier | None = None, *, replay_timeout: float = 60.0) -> None:
         self.pool = pool
-        self.allowed_axioms = tuple(allowed_axioms)
+        self.verifier = verifier or ReplVerifier(pool.pick)
         self.replay_timeout = replay_timeout
         self.process: ReplProcess | None = None
         self.theorem: Theorem | None = None
@@ -124,7 +105,8 @@ class LeanReplEnv:
         command_timeout = self.process.settings.command_timeout
         for attempt in range(RESTART_RETRIES):
             env, generation = await self.process.header_env(self.theorem.header)
-            command = Command(cmd=sorry_completed(self.theorem.statement), env=env)
+            # The statement alone, with its type printed for the verifier: no extra round trip.
+            command = Command(cmd=target_command(self.theorem), env=env)
             try:
                 reply = await self.process.request(command, command_timeout, generation)
                 break
@@ -135,6 +117,7 @@ class LeanReplEnv:
             raise StatementError(f"{self.theorem.name}: the REPL rejected the statement: {reply}")
         if reply.errors():
             raise StatementError(f"{self.theorem.name}: the statement does not elaborate: {reply.errors()[0].data}")
+        self.verifier.remember_target(self.theorem, reply)
         sorries = [s for s in reply.sorries or [] if s.proof_state is not None]
         if not sorries:
             raise StatementError(f"{self.theorem.name}: no proof state for the statement's sorry")
@@ -192,11 +175,7 @@ class LeanReplEnv:
         raise AssertionError("unreachable")
 
     async def verify(self, theorem: Theorem, proof: Sequence[str] | str) -> Verdict:
-        plan = plan_check(theorem, proof)
-        if isinstance(plan, Verdict):
-            return plan
-        process = self.process or self.pool.pick(theorem.header)
-        return await check(process, plan, self.allowed_axioms)
+        return await self.verifier.verify(theorem, proof, self.process)
 
     async def close(self) -> None:
         if self.process is not None:
@@ -204,23 +183,6 @@ class LeanReplEnv:
         self.process = None
         self.theorem = None
         self._ids = {}
-
-
-async def check(process: ReplProcess, plan: CheckPlan, allowed_axioms: Sequence[str]) -> Verdict:
-    """Run one whole-proof check from the header's env (a fresh env: nothing of the search is in it)."""
-    try:
-        for attempt in range(RESTART_RETRIES):
-            env, generation = await process.header_env(plan.theorem.header)
-            command = Command(cmd=plan.text, env=env)
-            try:
-                reply = await process.request(command, process.settings.command_timeout, generation)
-                break
-            except StaleState:
-                if attempt == RESTART_RETRIES - 1:
-                    raise
-    except ReplFailure as error:
-        return Verdict(False, f"the check could not run: {error}", "lean-repl whole-theorem check", "repl")
-    return judge(plan, reply, allowed_axioms)
 
 
 class LeanReplProvider:
@@ -231,17 +193,17 @@ class LeanReplProvider:
     def __init__(
         self,
         pool: ReplPool,
+        verifier: ReplVerifier | None = None,
         *,
-        allowed_axioms: Sequence[str] = DEFAULT_AXIOMS,
         versions: dict[str, str | None] | None = None,
     ) -> None:
         self.pool = pool
-        self.allowed_axioms = tuple(allowed_axioms)
+        self.verifier = verifier or ReplVerifier(pool.pick)
         self.versions = versions or {}
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[LeanReplEnv]:
-        env = LeanReplEnv(self.pool, allowed_axioms=self.allowed_axioms)
+        env = LeanReplEnv(self.pool, self.verifier)
         try:
             yield env
         finally:

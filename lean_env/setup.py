@@ -163,3 +163,36 @@ def project_versions(project: Path) -> dict[str, str | None]:
         if repl and repl.startswith("ref: "):
             repl = read(project / "repl" / ".git" / repl.removeprefix("ref: ")) or repl
     return {"lean": read(project / "lean-toolchain"), "mathlib": mathlib, "repl": repl}
+
+
+def setup_verifier(setup: LeanSetup, say: Callable[[str], None] = print) -> list[str]:
+    """Install SafeVerify at the revision made for the project's Lean version (`--verify kernel`)."""
+    import json
+
+    from lean_env.kernel import MARKER, SAFEVERIFY_RELEASES, SAFEVERIFY_URL, VERIFIER_DIR
+
+    release = SAFEVERIFY_RELEASES.get(setup.lean_version)
+    if release is None:
+        raise SetupError(
+            f"SafeVerify has no revision for Lean {setup.lean_version} (it has {', '.join(SAFEVERIFY_RELEASES)}); "
+            "the kernel level is not available for this version: use --verify repl, or pass --kernel-command "
+            "with a checker of your own"
+        )
+    folder = setup.project / VERIFIER_DIR
+    marker = folder / MARKER
+    wanted = {"lean_version": setup.lean_version, "commit": release.commit, "mode": release.mode}
+    if marker.is_file() and json.loads(marker.read_text() or "{}") == wanted:
+        say(f"[verifier] SafeVerify {release.commit[:10]} already installed for Lean {setup.lean_version}")
+        return ["--verify", "kernel"]
+    if not (folder / ".git").exists():
+        say(f"[verifier] cloning SafeVerify for Lean {setup.lean_version}")
+        _run("clone SafeVerify", ["git", "clone", SAFEVERIFY_URL, str(folder)])
+    _run("check out SafeVerify", ["git", "-C", str(folder), "checkout", "--detach", release.commit])
+    if release.mode == "build":
+        lake = _tool("lake") or str(_elan_bin() / "lake")
+        say("[verifier] building SafeVerify (lake exe cache get, lake build safe_verify)")
+        _run("fetch SafeVerify's Mathlib cache", [lake, "exe", "cache", "get"], cwd=folder)
+        _run("build SafeVerify", [lake, "build", "safe_verify"], cwd=folder)
+    marker.write_text(json.dumps(wanted) + "\n")
+    say(f"[verifier] SafeVerify {release.commit[:10]} installed")
+    return ["--verify", "kernel"]

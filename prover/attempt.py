@@ -82,6 +82,12 @@ async def prove_attempt(
     except Exception as error:  # one theorem's failure never ends the run
         logger.exception("%s: the environment failed", theorem.name)
         result = SearchResult(theorem.name, Status.ERROR, reason=f"{type(error).__name__}: {error}")
+    required = config.env.verify if config.env.name in ("lean-repl", "leandojo") else None
+    if result.verified and required == "kernel" and (result.verdict is None or result.verdict.level != "kernel"):
+        # A run that asked for the kernel never reports a proof checked at a lower level as proved.
+        level = result.verdict.level if result.verdict else "none"
+        result.status, result.verified = Status.FAILED, False
+        result.reason = f"the proof was verified at level {level!r} only; this run requires 'kernel'"
     if result.graph is not None and graphs_dir is not None:
         from search.graph import write_graph
 

@@ -46,6 +46,10 @@ PROVE_FLAGS: dict[str, tuple[str, str]] = {
     "draft": ("run", "draft"),
     "memory_limit": ("env", "memory_limit_mb"),
     "sandbox": ("env", "sandbox"),
+    "verify": ("env", "verify"),
+    "allowed_axioms": ("env", "axioms"),
+    "kernel_command": ("env", "kernel_command"),
+    "lean_command": ("env", "lean_command"),
     "dojo_repo": ("env", "dojo_repo"),
     "dojo_commit": ("env", "dojo_commit"),
     "dojo_file": ("env", "dojo_file"),
@@ -79,6 +83,17 @@ def _add_env_flags(parser: argparse.ArgumentParser) -> None:
         choices=["auto", "on", "off"],
         help="run Lean and PISA processes under bubblewrap: auto (where it works, the default), on (or refuse), off",
     )
+    env.add_argument(
+        "--verify",
+        choices=["repl", "kernel"],
+        help="Lean verification level: repl (default; whole-theorem check, axiom audit, statement type) "
+        "or kernel (also a kernel replay by SafeVerify: `prover setup lean --verifier`)",
+    )
+    env.add_argument(
+        "--allowed-axioms", help="comma-separated axioms a proof may use (default propext,Classical.choice,Quot.sound)"
+    )
+    env.add_argument("--kernel-command", help="kernel checker command with {target} and {submission} .olean paths")
+    env.add_argument("--lean-command", help="command compiling a .lean file for the kernel level (lake env lean)")
     env.add_argument("--dojo-repo", help="leandojo: git URL or path of the traced repository")
     env.add_argument("--dojo-commit", help="leandojo: its commit")
     env.add_argument("--dojo-file", help="leandojo: file with the theorems ({Split} is filled per theorem)")
@@ -195,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     setup.add_argument("--lean-version", default=None, help="Lean toolchain tag, e.g. v4.9.0")
     setup.add_argument("--mathlib-rev", help="Mathlib git revision (default: the tag of the Lean version)")
     setup.add_argument("--repl-rev", help="REPL git revision (default: the tag of the Lean version)")
+    setup.add_argument(
+        "--verifier", action="store_true", help="also install SafeVerify for `--verify kernel` (Lean only)"
+    )
     report = sub.add_parser("report", help="pass rates, pass@k, budget curves and failures of a run (or two)")
     report.add_argument("runs", nargs="+", metavar="RUN_DIR", help="one run directory, or two to compare")
     report.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
@@ -337,6 +355,10 @@ def cmd_setup(args: argparse.Namespace) -> int:
     project = Path(args.lean_project).expanduser() if args.lean_project else lean_project_home()
     setup = LeanSetup(project, args.lean_version or DEFAULT_LEAN_VERSION, args.mathlib_rev, args.repl_rev)
     flags = setup_lean(setup)
+    if args.verifier:
+        from lean_env.setup import setup_verifier
+
+        flags += setup_verifier(setup)
     print("Lean is ready. Use: prover prove " + " ".join(flags))
     return 0
 

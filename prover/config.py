@@ -84,7 +84,15 @@ class EnvConfig:
     pisa_ports: tuple[int, ...] = (8000,)
     """Ports of the PISA servers we start, one per parallel check (PISA has a server class per port)."""
     axioms: tuple[str, ...] = ("propext", "Classical.choice", "Quot.sound")
-    """Axioms a verified proof may depend on."""
+    """Axioms a verified proof may depend on (`--allowed-axioms`)."""
+    verify: Literal["repl", "kernel"] = "repl"
+    """Lean verification level: `repl` (whole-theorem check, axiom audit, statement type compared) or
+    `kernel` (also replayed through Lean's kernel by SafeVerify; `prover setup lean --verifier`)."""
+    kernel_command: str | None = None
+    """The kernel checker's command with `{target}` and `{submission}` (.olean paths); default: the
+    SafeVerify that `prover setup lean --verifier` installed in the Lean project."""
+    lean_command: str | None = None
+    """The command compiling a .lean file for the kernel level (default: `lake env lean` in the project)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,26 @@ def check_repl() -> Check:
     )
 
 
+def check_kernel_verifier() -> Check:
+    """SafeVerify for `--verify kernel`, as `prover setup lean --verifier` installs it."""
+    import json
+
+    from lean_env.kernel import MARKER, VERIFIER_DIR
+
+    marker = lean_project_home() / VERIFIER_DIR / MARKER
+    if not marker.is_file():
+        return Check(
+            "kernel verifier",
+            False,
+            "SafeVerify is not installed (only `--verify repl` is available)",
+            "prover setup lean --verifier",
+        )
+    info = json.loads(marker.read_text())
+    return Check(
+        "kernel verifier", True, f"SafeVerify {info.get('commit', '?')[:10]} for Lean {info.get('lean_version')}"
+    )
+
+
 def _package(display: str, module: str, distribution: str, fix: str) -> Check:
     if importlib.util.find_spec(module) is None:
         return Check(display, False, "not installed", fix)
@@ -145,6 +165,7 @@ CHECKS: tuple[Callable[[], Check], ...] = (
     check_lean,
     check_lake,
     check_repl,
+    check_kernel_verifier,
     check_leandojo,
     check_isabelle,
     check_pisa,

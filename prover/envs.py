@@ -11,7 +11,9 @@ from prover.config import EnvConfig
 from search import ProofEnv, Registry, SearchConfig
 
 if TYPE_CHECKING:
+    from lean_env.kernel import KernelSettings
     from lean_env.repl_env import ReplPool
+    from lean_env.verifier import ReplVerifier
 
 
 class EnvProvider(Protocol):
@@ -99,6 +101,42 @@ def sandbox_state(config: EnvConfig) -> str:
     return sandbox.describe(config.sandbox)
 
 
+def lean_verifier(config: EnvConfig, pool: ReplPool) -> ReplVerifier:
+    """The Lean verifier at the configured level, or EnvUnavailable when the kernel checker is missing."""
+    from lean_env.verifier import ReplVerifier
+
+    kernel = None
+    if config.verify == "kernel":
+        from lean_env.kernel import KernelChecker
+
+        kernel = KernelChecker(kernel_settings(config))
+    return ReplVerifier(pool.pick, allowed_axioms=config.axioms, level=config.verify, kernel=kernel)
+
+
+def kernel_settings(config: EnvConfig) -> KernelSettings:
+    """How the kernel level compiles and replays: `--kernel-command`, or the SafeVerify set up in the project."""
+    from lean_env.kernel import KernelSettings, installed_settings
+    from lean_env.process import split_command
+    from prover.paths import lean_project_home
+
+    project = Path(config.lean_project).expanduser() if config.lean_project else lean_project_home()
+    if config.kernel_command:
+        lean = split_command(config.lean_command) if config.lean_command else ("lake", "env", "lean")
+        cwd = str(project) if config.lean_project or not config.lean_command else None
+        return KernelSettings(lean_command=lean, checker_command=split_command(config.kernel_command), cwd=cwd)
+    settings = installed_settings(project)
+    if settings is None:
+        raise EnvUnavailable(
+            f"--verify kernel needs SafeVerify in the Lean project {project}: run `prover setup lean --verifier` "
+            "(or pass --kernel-command 'CMD {target} {submission}')"
+        )
+    if config.lean_command:
+        from dataclasses import replace
+
+        settings = replace(settings, lean_command=split_command(config.lean_command))
+    return settings
+
+
 @ENVIRONMENTS.register("lean-repl")
 def _lean_repl(config: EnvConfig, search: SearchConfig) -> EnvProvider:
     from lean_env.repl_env import LeanReplProvider
@@ -107,7 +145,8 @@ def _lean_repl(config: EnvConfig, search: SearchConfig) -> EnvProvider:
 
     project = Path(config.lean_project).expanduser() if config.lean_project else lean_project_home()
     versions = project_versions(project) if config.lean_project or not config.repl_command else {}
-    return LeanReplProvider(repl_pool(config), allowed_axioms=config.axioms, versions=versions)
+    pool = repl_pool(config)
+    return LeanReplProvider(pool, lean_verifier(config, pool), versions=versions)
 
 
 @ENVIRONMENTS.register("leandojo")
@@ -126,13 +165,14 @@ def _leandojo(config: EnvConfig, search: SearchConfig) -> EnvProvider:
     if missing:
         raise EnvUnavailable(f"--env leandojo needs {', '.join(missing)} (the traced repository holding the theorems)")
     # Found proofs are checked by the REPL verifier when a REPL is configured, else by LeanDojo.
-    verifier = None
+    pool = verifier = None
     if config.repl_command or config.lean_project:
-        verifier = repl_pool(config)
+        pool = repl_pool(config)
+        verifier = lean_verifier(config, pool)
+    elif config.verify == "kernel":
+        raise EnvUnavailable("--verify kernel with --env leandojo needs a REPL too: pass --lean-project DIR")
     source = DojoSource(config.dojo_repo, config.dojo_commit, config.dojo_file)  # type: ignore[arg-type]
-    return LeanDojoProvider(
-        source, tactic_timeout=search.tactic_timeout, verifier=verifier, allowed_axioms=config.axioms
-    )
+    return LeanDojoProvider(source, tactic_timeout=search.tactic_timeout, verifier_pool=pool, verifier=verifier)
 
 
 @ENVIRONMENTS.register("isabelle")

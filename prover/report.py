@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prover.results import RESULTS, ResultsFile
+from prover.results import MANIFEST, RESULTS, ResultsFile, counts_as_proved, level_rates, required_level
 
 # miniF2F's problem sources, by name prefix (the longer prefix first).
 CATEGORIES: tuple[str, ...] = (
@@ -64,6 +64,8 @@ class Run:
     path: Path
     records: list[dict[str, Any]]
     by_name: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    required_level: str | None = None
+    """The verification level the run asked for (`kernel` counts only kernel-checked proofs)."""
 
     @classmethod
     def load(cls, path: str | Path) -> Run:
@@ -74,11 +76,16 @@ class Run:
         by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for record in records:
             by_name[record["name"]].append(record)
-        return cls(path, records, dict(by_name))
+        manifest = path / MANIFEST
+        required = required_level(json.loads(manifest.read_text())) if manifest.is_file() else None
+        return cls(path, records, dict(by_name), required)
 
-    @staticmethod
-    def proved(record: dict[str, Any]) -> bool:
-        return record.get("status") == "proved" and bool(record.get("verified"))
+    def proved(self, record: dict[str, Any]) -> bool:
+        return counts_as_proved(record, self.required_level)
+
+    def levels(self) -> dict[str, dict[str, Any]]:
+        """Theorems proved at each verification level."""
+        return level_rates(self.records, len(self.by_name))
 
     def solved(self) -> set[str]:
         return {name for name, records in self.by_name.items() if any(self.proved(r) for r in records)}
@@ -140,6 +147,8 @@ class Run:
             "pass_rate": proved / total if total else 0.0,
             "splits": {g: {"proved": p, "total": t} for g, (p, t) in self.groups("split").items()},
             "categories": {g: {"proved": p, "total": t} for g, (p, t) in self.groups("category").items()},
+            "required_level": self.required_level,
+            "levels": self.levels(),
             "pass_at_k": self.pass_at(),
             "failures": dict(self.failures()),
             "time_split": self.time_split(),
@@ -176,6 +185,11 @@ def markdown(runs: list[Run]) -> str:
 
     overall = {"all": [(len(r.solved()), len(r.by_name)) for r in runs]}
     table("Pass rate", overall)
+    levels = sorted(set().union(*(r.levels() for r in runs)))
+    table(
+        "By verification level",
+        {lv: [(r.levels().get(lv, {}).get("proved", 0), len(r.by_name)) for r in runs] for lv in levels},
+    )
     table("By split", merged("split"))
     table("By category", merged("category"))
 

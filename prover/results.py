@@ -61,12 +61,49 @@ def write_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Totals over theorems: a theorem counts as proved when any attempt has a verified proof."""
+# Verification levels that include a weaker one: a kernel-checked proof also passed the repl level.
+LEVELS_INCLUDED: dict[str, tuple[str, ...]] = {"kernel": ("repl", "kernel")}
+
+
+def record_level(record: dict[str, Any]) -> str:
+    """The verification level a record's proof passed ("" for records without one)."""
+    verification = record.get("verification")
+    return str(verification.get("level") or "") if isinstance(verification, dict) else ""
+
+
+def counts_as_proved(record: dict[str, Any], required_level: str | None = None) -> bool:
+    """A verified proof, at the run's required level when it asked for one (``kernel``)."""
+    if record.get("status") != "proved" or record.get("verified") is not True:
+        return False
+    return required_level != "kernel" or record_level(record) == "kernel"
+
+
+def required_level(manifest: dict[str, Any]) -> str | None:
+    """The verification level a run asked for, from its manifest's configuration."""
+    env = manifest.get("config", {}).get("env", {})
+    return env.get("verify") if env.get("name") in ("lean-repl", "leandojo") else None
+
+
+def level_rates(records: list[dict[str, Any]], total: int) -> dict[str, dict[str, Any]]:
+    """Theorems proved at each verification level (a kernel proof counts at the repl level too)."""
+    by_level: dict[str, set[str]] = {}
+    for record in records:
+        if counts_as_proved(record):
+            level = record_level(record) or "unknown"
+            for name in LEVELS_INCLUDED.get(level, (level,)):
+                by_level.setdefault(name, set()).add(record["name"])
+    return {
+        level: {"proved": len(names), "pass_rate": len(names) / total if total else 0.0}
+        for level, names in sorted(by_level.items())
+    }
+
+
+def summarize(records: list[dict[str, Any]], required: str | None = None) -> dict[str, Any]:
+    """Totals over theorems: proved when any attempt has a verified proof at the ``required`` level."""
     by_name: dict[str, dict[str, Any]] = {}
     for record in records:
         entry = by_name.setdefault(record["name"], {"split": record.get("split"), "proved": False})
-        entry["proved"] = entry["proved"] or bool(record.get("verified") and record.get("status") == "proved")
+        entry["proved"] = entry["proved"] or counts_as_proved(record, required)
     statuses: dict[str, int] = {}
     for record in records:
         statuses[record["status"]] = statuses.get(record["status"], 0) + 1
@@ -86,4 +123,6 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
         "attempts": len(records),
         "statuses": statuses,
         "splits": splits,
+        "required_level": required,
+        "levels": level_rates(records, total),
     }

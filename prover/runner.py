@@ -25,7 +25,7 @@ from prover.benchmarks import Benchmark, load_benchmark
 from prover.config import ConfigError, ProveConfig
 from prover.envs import ENVIRONMENTS, EnvProvider, build_env, sandbox_state
 from prover.models import GENERATORS, PROMPTS, build_generator
-from prover.results import MANIFEST, SUMMARY, ResultsFile, summarize, write_json
+from prover.results import MANIFEST, SUMMARY, ResultsFile, required_level, summarize, write_json
 from search import TacticGenerator, Theorem
 
 logger = logging.getLogger(__name__)
@@ -167,7 +167,7 @@ class Runner:
                 await self._run_local(todo_env, benchmark, todo, finished)
         elif todo_env is not None and self._env is None:
             await todo_env.close()
-        summary = summarize(results.records)
+        summary = summarize(results.records, required_level(self._manifest_config()))
         summary["wall_time"] = time.monotonic() - started
         summary["run_dir"] = str(self.run_dir)
         write_json(self.run_dir / SUMMARY, summary)
@@ -206,6 +206,9 @@ class Runner:
         finally:
             if self._env is None:
                 await env.close()
+
+    def _manifest_config(self) -> dict[str, Any]:
+        return {"config": self.config.to_dict()}
 
     def _manifest(self, benchmark: Benchmark, versions: dict[str, Any]) -> dict[str, Any]:
         cfg = self.config

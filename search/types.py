@@ -92,6 +92,8 @@ class Verdict:
     message: str = ""
     method: str = ""
     level: str = ""
+    messages: tuple[str, ...] = ()
+    """What the prover printed during the check, kept for the record (never read as the verdict)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +181,7 @@ class SearchResult:
                 "message": self.verdict.message,
                 "method": self.verdict.method,
                 "level": self.verdict.level,
+                "messages": list(self.verdict.messages),
             },
             "stats": self.stats.to_dict(),
             "reason": self.reason,

@@ -36,6 +36,11 @@ class BenchConfig:
     batching_rounds: int = 3
     header_theorems: int = 8
     import_delay: float = 0.5
+    verify_proofs: int = 10
+    check_costs: dict[str, float] = field(
+        default_factory=lambda: {"check": 0.2, "audit": 0.01, "compile": 2.0, "replay": 1.0}
+    )
+    """Simulated seconds: elaborating a proof, the audit, compiling a file with Mathlib, the kernel replay."""
     lean_project: str | None = None
     gpu: bool = False
 
@@ -49,6 +54,8 @@ class BenchConfig:
             batching_rounds=1,
             header_theorems=3,
             import_delay=0.1,
+            verify_proofs=2,
+            check_costs={"check": 0.02, "audit": 0.002, "compile": 0.05, "replay": 0.02},
         )
 
 
@@ -250,7 +257,66 @@ async def header_reuse(config: BenchConfig) -> dict[str, Any]:
     }
 
 
-# -- 5. a 7B-shaped model on a GPU --------------------------------------------------------------
+# -- 5. the cost of verification per proof, by level ---------------------------------------------
+
+
+async def verification_cost(config: BenchConfig) -> dict[str, Any]:
+    """Seconds and REPL round trips per found proof at the screen, repl and kernel levels (simulated costs)."""
+    from lean_env.kernel import KernelChecker, KernelSettings
+    from lean_env.process import ReplSettings
+    from lean_env.repl_env import ReplPool
+    from lean_env.verifier import ReplVerifier
+    from lean_env.verify import plan_check
+
+    costs = config.check_costs
+    command = (sys.executable, "-m", "prover.bench.sim_repl", "--import-delay", "0")
+    command += ("--check-delay", str(costs["check"]), "--audit-delay", str(costs["audit"]))
+    pool = ReplPool(ReplSettings(command=command), 1)
+    requests = 0
+    process = pool.processes[0]
+    send = process.request
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal requests
+        requests += 1
+        return await send(*args, **kwargs)
+
+    process.request = counted  # type: ignore[method-assign]
+    sim = (sys.executable, "-m", "prover.bench.sim_kernel")
+    kernel = KernelChecker(
+        KernelSettings(
+            lean_command=(*sim, "lean", str(costs["compile"])),
+            checker_command=(*sim, "check", str(costs["replay"]), "{target}", "{submission}"),
+        )
+    )
+    theorems = [Theorem(f"v{i}", f"theorem v{i} : True := by\n") for i in range(config.verify_proofs)]
+    out: dict[str, Any] = {"costs_s": costs, "proofs": len(theorems)}
+    try:
+        await process.header_env("")
+        started = time.perf_counter()
+        for theorem in theorems:
+            plan_check(theorem, ["trivial"])
+        out["screen_s_per_proof"] = (time.perf_counter() - started) / len(theorems)
+        for level in ("repl", "kernel"):
+            verifier = ReplVerifier(pool.pick, level=level, kernel=kernel)  # type: ignore[arg-type]
+            for theorem in theorems:  # the statement's type, printed once per theorem (at the search's start)
+                await verifier.expected_type(process, theorem)
+            requests = 0
+            started = time.perf_counter()
+            for theorem in theorems:
+                verdict = await verifier.verify(theorem, ["trivial"])
+                assert verdict.ok, verdict
+            out[f"{level}_s_per_proof"] = (time.perf_counter() - started) / len(theorems)
+            out[f"{level}_requests_per_proof"] = requests / len(theorems)
+    finally:
+        kernel.close()
+        await pool.close()
+    out["repl_vs_check_alone"] = out["repl_s_per_proof"] / costs["check"] if costs["check"] else None
+    out["kernel_vs_repl"] = out["kernel_s_per_proof"] / out["repl_s_per_proof"]
+    return out
+
+
+# -- 6. a 7B-shaped model on a GPU --------------------------------------------------------------
 
 
 def gpu_generation(beams: int = 32, prompt_tokens: int = 512, new_tokens: int = 64) -> dict[str, Any]:
@@ -328,6 +394,7 @@ async def run_bench(config: BenchConfig) -> dict[str, Any]:
     except ImportError as error:
         batch = {"skipped": str(error)}
     header = await header_reuse(config)
+    verification = await verification_cost(config)
     result: dict[str, Any] = {
         "search_overhead_us": overhead[-1]["search_us_per_expansion"],
         "search_overhead": overhead,
@@ -337,6 +404,7 @@ async def run_bench(config: BenchConfig) -> dict[str, Any]:
         "batching": batch,
         "header_reuse_speedup": header["speedup"],
         "header_reuse": header,
+        "verification": verification,
         "machine": machine(),
     }
     if config.gpu:

@@ -55,13 +55,23 @@ def print_tables(result: dict[str, Any]) -> None:
         f"4. Header reuse ({header['source']}): {header['start_s_with_reuse'] * 1000:.0f} ms per theorem "
         f"with reuse, {header['start_s_without_reuse'] * 1000:.0f} ms without: {header['speedup']:.1f}x"
     )
+    verification = result["verification"]
+    costs = verification["costs_s"]
+    console.print(
+        f"5. Verification per proof (simulated: check {costs['check']:g} s, audit {costs['audit']:g} s, "
+        f"compile {costs['compile']:g} s, replay {costs['replay']:g} s): "
+        f"screen {verification['screen_s_per_proof'] * 1e6:.0f} µs; "
+        f"repl {verification['repl_s_per_proof']:.3f} s ({verification['repl_requests_per_proof']:.0f} requests, "
+        f"{verification['repl_vs_check_alone']:.2f}x the check alone); "
+        f"kernel {verification['kernel_s_per_proof']:.3f} s ({verification['kernel_vs_repl']:.1f}x repl)"
+    )
     if "gpu" in result:
         gpu = result["gpu"]
         if "skipped" in gpu:
-            console.print(f"5. GPU: skipped ({gpu['skipped']})")
+            console.print(f"6. GPU: skipped ({gpu['skipped']})")
         else:
             console.print(
-                f"5. GPU ({gpu['device']}): {gpu['tokens_per_s']:.0f} tokens/s, "
+                f"6. GPU ({gpu['device']}): {gpu['tokens_per_s']:.0f} tokens/s, "
                 f"{gpu['expansions_per_s']:.2f} expansions/s at {gpu['beams']} beams"
             )
     machine = result["machine"]

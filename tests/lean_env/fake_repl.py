@@ -15,8 +15,23 @@ text} (the `{"message": "Lean error: ..."}` form), or {"fault": "crash" | "hang"
 "garbage" | "oom"}, or {"sorry": true} (goals closed with a sorry warning), or {"probe": {...}}:
 what a hostile tactic (`by_elab`, `#eval` with IO) would try, reported as a failed tactic whose
 message is `PROBE {json}` (see `probe`).
-Each header load (a `cmd` without `env`) appends a line to LOG. With --lean-path, each `import M`
-of a header needs `M.olean` in a LEAN_PATH folder, as in a real project.
+Each header load (a `cmd` without `env`) appends a line to LOG; with --requests, every
+request is appended to that file as a JSON line. With --lean-path, each `import M` of a
+header needs `M.olean` in a LEAN_PATH folder, as in a real project.
+
+Whole-theorem checks (the statement's first line ending in `:= by`, then tactics indented
+by two) are elaborated tactic by tactic; the environment they return holds the theorem
+with the axioms its tactics used and its printed type, which `#print axioms _root_.NAME`
+and `#check @_root_.NAME` report. Optional script keys model what hostile proofs make
+the real Lean do:
+
+  "retype":    {"<tactic>": "<printed type>"}  meta code that changed the stored type
+  "unchecked": ["<tactic>", ...]               meta code that added the theorem without the
+                                                kernel (read by fake_lean.py / fake_safeverify.py)
+  "check_faults": {"<tactic>": <fault step>}  a fault only whole-theorem checks meet
+  "replies":   [{"contains": "<text>", "reply": {...}, "decl": [NAME, [axioms], TYPE|null]}]
+               the exact reply the real REPL gives to a command containing <text>
+               (the env id is filled in; "decl" is what that environment then holds)
 """
 
 from __future__ import annotations
@@ -24,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import socket
 import sys
@@ -60,6 +76,9 @@ class FakeRepl:
         self.goals: dict[str, str] = script.get("goals", {})
         self.states: dict[str, dict] = script.get("states", {})
         self.axioms: dict[str, list[str]] = script.get("axioms", {})
+        self.retype: dict[str, str] = script.get("retype", {})
+        self.replies: list[dict] = script.get("replies", [])
+        self.check_faults: dict[str, dict] = script.get("check_faults", {})
         self.log = log
         self.import_delay = import_delay
         self.step_delay = step_delay
@@ -67,6 +86,7 @@ class FakeRepl:
         self.next_state = 0
         self.proof_states: dict[int, str] = {}
         self.envs: set[int] = set()
+        self.decls: dict[int, dict[str, tuple[list[str], str]]] = {}  # env -> name -> (axioms, printed type)
 
     def new_env(self) -> int:
         self.envs.add(self.next_env)
@@ -100,23 +120,67 @@ class FakeRepl:
             return {"sorries": sorries, "env": self.new_env()} if sorries else {"env": self.new_env()}
         if request["env"] not in self.envs:
             return {"message": f"Lean error:\nunknown environment {request['env']}"}
-        if "#print axioms" in text:
-            return self.check(text)
-        for statement, goal in self.goals.items():
-            if text.strip() == statement.strip() + " sorry":
-                return {
-                    "sorries": [
-                        {
-                            "proofState": self.new_state(goal),
-                            "pos": {"line": 1, "column": 1},
-                            "goal": goal,
-                            "endPos": {"line": 1, "column": 6},
-                        }
-                    ],
-                    "messages": [self.message("warning", "declaration uses `sorry`")],
-                    "env": self.new_env(),
-                }
+        for scripted in self.replies:
+            if scripted["contains"] in text:
+                return self.scripted(scripted, text)
+        if text.startswith("#print axioms "):
+            return self.audit(text, request["env"])
+        statement, _, rest = text.partition("\n")
+        goal = self.goal_of(statement.removesuffix(" sorry"))
+        if goal is not None and statement.endswith(" sorry"):
+            return self.target(statement, goal, rest)
+        if goal is not None and statement.endswith(":= by"):
+            return self.check(statement, goal, rest, request["env"])
         return {"messages": [self.message("error", f"unknown statement: {text[:80]}")], "env": self.new_env()}
+
+    def scripted(self, scripted: dict, text: str) -> dict:
+        reply = json.loads(json.dumps(scripted["reply"]))
+        if "message" in reply and len(reply) == 1:
+            return reply  # the request itself failed: no environment
+        env = self.new_env()
+        reply["env"] = env
+        if scripted.get("decl"):
+            name, axioms, printed = scripted["decl"]
+            statement = text.split("\n", 1)[0]
+            self.decls[env] = {name: (axioms, printed or self.printed_type(name, statement))}
+        return reply
+
+    @staticmethod
+    def signature(statement: str) -> str:
+        """What follows `theorem NAME` / `example`, up to `:= by`: the theorem's type, in this stand-in."""
+        words = statement.split()
+        if words and words[0] in ("theorem", "lemma"):
+            words = words[2:]
+        elif words and words[0] == "example":
+            words = words[1:]
+        return " ".join(words).removesuffix(":= by").strip()
+
+    def goal_of(self, statement: str) -> str | None:
+        wanted = self.signature(statement)
+        return next((g for s, g in self.goals.items() if self.signature(s) == wanted), None)
+
+    @staticmethod
+    def name_of(statement: str) -> str:
+        words = statement.split()
+        return words[1] if words and words[0] in ("theorem", "lemma") else "_example"
+
+    def printed_type(self, name: str, statement: str) -> str:
+        """`#check @NAME` under pp.all: the stand-in prints the signature in a fixed full form."""
+        return f"@{name} : pp.all[{self.signature(statement)}]"
+
+    def target(self, statement: str, goal: str, rest: str) -> dict:
+        """`STATEMENT sorry`, optionally followed by `set_option pp.all true in #check @_root_.NAME`."""
+        env = self.new_env()
+        statement = statement.removesuffix(" sorry")
+        name = self.name_of(statement)
+        self.decls[env] = {name: (["sorryAx"], self.printed_type(name, statement))}
+        messages = [self.message("warning", "declaration uses 'sorry'")]
+        if "#check @_root_." in rest:
+            line = 1 + rest.split("\n").index(next(x for x in rest.split("\n") if x.startswith("#check"))) + 1
+            messages.append(self.message("info", self.printed_type(name, statement), line))
+        sorry = {"proofState": self.new_state(goal), "pos": {"line": 1, "column": 1}, "goal": goal}
+        sorry["endPos"] = {"line": 1, "column": 6}
+        return {"sorries": [sorry], "messages": messages, "env": env}
 
     def file_sorries(self, text: str) -> list[dict]:
         """A sorry for each scripted statement in a file whose proof is `sorry`, at the sorry's line."""
@@ -141,39 +205,83 @@ class FakeRepl:
         return found
 
     @staticmethod
-    def message(severity: str, data: str) -> dict:
-        return {"severity": severity, "pos": {"line": 1, "column": 0}, "endPos": {"line": 1, "column": 1}, "data": data}
+    def message(severity: str, data: str, line: int = 1) -> dict:
+        return {
+            "severity": severity,
+            "pos": {"line": line, "column": 0},
+            "endPos": {"line": line, "column": 1},
+            "data": data,
+        }
 
-    def check(self, text: str) -> dict:
-        """A whole theorem: statement := by, indented tactics, then #print axioms NAME."""
-        head, _, tail = text.partition("\n")
-        name = text.rsplit("#print axioms", 1)[1].strip()
-        statement = head.removesuffix(" by").rstrip()
-        goal = next((g for s, g in self.goals.items() if s.removesuffix(" by").rstrip() == statement), None)
+    def check(self, statement: str, goal: str, body: str, base_env: int) -> dict:
+        """A whole theorem: the statement's first line ending in `:= by`, then its tactics indented by 2.
+
+        Like Lean, a theorem whose proof fails is still added (with `sorryAx` from error recovery).
+        """
         env = self.new_env()
-        if goal is None:
-            return {"messages": [self.message("error", "statement mismatch")], "env": env}
-        body = tail.split("\n\n#print axioms")[0]
+        name = self.name_of(statement)
         tactics = [line[2:] for line in body.split("\n") if line.strip()]
         used: list[str] = ["propext"]
         current = [goal]
         messages = []
-        for tactic in tactics:
+        for number, tactic in enumerate(tactics, start=2):
+            traced = re.fullmatch(r'trace "((?:[^"\\]|\\.)*)"', tactic)
+            if traced:  # `trace "..."` logs its text as an info message and changes nothing
+                messages.append(self.message("info", json.loads(f'"{traced.group(1)}"'), number))
+                continue
+            step = self.states.get(current[0], {}).get(tactic) if current else None
+            step = self.check_faults.get(tactic, step)
+            if isinstance(step, dict) and "fault" in step:
+                step = self.fault_in_check(step)
             if not current:
-                return {"messages": [self.message("error", "no goals to be proved")], "env": env}
-            step = self.states.get(current[0], {}).get(tactic)
-            if step is None or (isinstance(step, dict) and ("error" in step or "lean_error" in step)):
-                return {"messages": [self.message("error", f"tactic {tactic!r} failed")], "env": env}
-            if isinstance(step, dict) and step.get("sorry"):
-                messages.append(self.message("warning", "declaration uses `sorry`"))
-                step = []
+                messages.append(self.message("error", "no goals to be proved", number))
+            elif step is None or (isinstance(step, dict) and ("error" in step or "lean_error" in step)):
+                messages.append(self.message("error", f"tactic {tactic!r} failed", number))
+            elif isinstance(step, dict) and step.get("sorry"):
+                messages.append(self.message("warning", "declaration uses 'sorry'", 1))
+                used.append("sorryAx")
+                current = current[1:]
+                continue
+            if any(m["severity"] == "error" for m in messages):
+                used.append("sorryAx")
+                break
             used += self.axioms.get(tactic, [])
             current = list(step) + current[1:]
-        if current:
-            return {"messages": [self.message("error", "unsolved goals\n" + current[0])], "env": env}
-        listed = ", ".join(dict.fromkeys(used))
-        messages.append(self.message("info", f"'{name}' depends on axioms: [{listed}]"))
-        return {"messages": messages, "env": env}
+        else:
+            if current:
+                messages.append(self.message("error", "unsolved goals\n" + current[0], 1))
+                used.append("sorryAx")
+        printed = next((self.retype[t] for t in tactics if t in self.retype), self.printed_type(name, statement))
+        self.decls[env] = {name: (list(dict.fromkeys(used)), printed)}
+        return {"messages": messages, "env": env} if messages else {"env": env}
+
+    def fault_in_check(self, step: dict) -> list | dict:
+        """A fault scripted for a tactic strikes whole-theorem checks too; with "once": PATH only the first time."""
+        once = step.get("once")
+        if once and os.path.exists(once):
+            return step.get("then", [])
+        if once:
+            with open(once, "w"):
+                pass
+        self.special(step)  # crashes or hangs the process
+        return {"error": "unreachable"}
+
+    def audit(self, text: str, env: int) -> dict:
+        """`#print axioms _root_.NAME` (line 1) and `set_option pp.all true in #check @_root_.NAME` (line 4)."""
+        name = text.split("\n", 1)[0].removeprefix("#print axioms ").strip().removeprefix("_root_.")
+        decl = self.decls.get(env, {}).get(name)
+        out_env = self.new_env()
+        self.decls[out_env] = self.decls.get(env, {})
+        if decl is None:
+            unknown = f"unknown constant '{name}'"
+            return {"messages": [self.message("error", unknown, 1), self.message("error", unknown, 4)], "env": out_env}
+        axioms, printed = decl
+        listed = ", ".join(axioms)
+        report = f"'{name}' depends on axioms: [{listed}]" if axioms else f"'{name}' does not depend on any axioms"
+        messages = [self.message("info", report, 1)]
+        if "#check @_root_." in text:
+            messages.append(self.message("info", printed, 4))
+        return {"messages": messages, "env": out_env}
 
     def tactic(self, tactic: str, state_id: int) -> dict:
         if state_id not in self.proof_states:
@@ -270,6 +378,7 @@ def main() -> None:
     parser.add_argument("--log")
     parser.add_argument("--import-delay", type=float, default=0.0)
     parser.add_argument("--step-delay", type=float, default=0.0)
+    parser.add_argument("--requests")
     parser.add_argument("--lean-path", action="store_true", help="resolve imports on LEAN_PATH")
     args = parser.parse_args()
     with open(args.script) as handle:
@@ -284,6 +393,9 @@ def main() -> None:
             continue
         request = json.loads("".join(buffer))
         buffer = []
+        if args.requests:
+            with open(args.requests, "a") as handle:
+                handle.write(json.dumps(request) + "\n")
         try:
             reply = repl.handle(request)
         except MemoryError:

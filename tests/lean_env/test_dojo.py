@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pytest
 
 from lean_env.dojo import DojoSource, DojoStartError, LeanDojoEnv
+from lean_env.verifier import ReplVerifier
 from search import Failed, GaveUp, Goals, Proved, Theorem, TimedOut
 
 THEOREM = Theorem("mathd_algebra_10", "theorem mathd_algebra_10 (x : ℝ) (h : 2 * x = 4) : x = 2 := by\n", split="test")
@@ -160,7 +161,7 @@ async def test_with_a_repl_proofs_go_through_the_repl_verifier(fake_repl):
 
     pool = ReplPool(ReplSettings(command=fake_repl.argv), 1)
     theorem = Theorem("t1", T1 + "\n", header=HEADER, split="test")
-    env = LeanDojoEnv(SOURCE, verifier=pool, lean_dojo=fake_lean_dojo())
+    env = LeanDojoEnv(SOURCE, verifier=ReplVerifier(pool.pick), lean_dojo=fake_lean_dojo())
     try:
         verdict = await env.verify(theorem, ["subst h", "rfl"])
         assert verdict.ok and verdict.method == "lean-repl whole-theorem check"

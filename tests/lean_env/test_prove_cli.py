@@ -96,3 +96,57 @@ def test_whole_proof_strategy_through_the_repl(tmp_path, fake_repl):
     assert record["status"] == "proved" and record["proof"] == "omega" and record["verified"]
     attempts = {a["proof"]: a["verified"] for a in record["attempts"]}
     assert attempts == {"cheat": False, "sorry": False, "omega": True}
+
+
+def _kernel_flags(fake_repl, extra_script: dict | None = None) -> list[str]:
+    from tests.lean_env.conftest import FAKE_REPL
+
+    script = fake_repl.script
+    if extra_script:
+        data = json.loads(script.read_text())
+        data.update(extra_script)
+        script.write_text(json.dumps(data))
+    folder = FAKE_REPL.parent
+    lean = f"{sys.executable} {folder / 'fake_lean.py'} --script {script}"
+    checker = f"{sys.executable} {folder / 'fake_safeverify.py'} {{target}} {{submission}}"
+    return ["--verify", "kernel", "--lean-command", lean, "--kernel-command", checker]
+
+
+def test_kernel_level_end_to_end_records_the_level_of_every_proof(tmp_path, fake_repl):
+    bench = tmp_path / "bench.jsonl"
+    rows = [
+        {"name": n, "split": "test", "header": HEADER, "formal_statement": s + "\n"}
+        for n, s in [("t1", T1), ("t2", T2)]
+    ]
+    bench.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    run = tmp_path / "run"
+    argv = [sys.executable, "-m", "prover.cli", "prove", "--benchmark", str(bench), "--repl-command", fake_repl.command]
+    argv += ["--tactics", "unchecked_omega,subst h,rfl", "--out", str(run)]
+    # `unchecked_omega` closes t2 in the REPL, but only by adding the theorem behind the kernel's back
+    extra = {"unchecked": ["unchecked_omega"]}
+    data = json.loads(fake_repl.script.read_text())
+    data["states"]["a b : ℕ\n⊢ a + b = b + a"]["unchecked_omega"] = []
+    fake_repl.script.write_text(json.dumps(data))
+    done = subprocess.run(argv + _kernel_flags(fake_repl, extra), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    records = {r["name"]: r for r in map(json.loads, (run / "results.jsonl").read_text().splitlines())}
+    assert records["t1"]["status"] == "proved" and records["t1"]["verification"]["level"] == "kernel"
+    assert records["t2"]["status"] != "proved" and not records["t2"]["verified"]
+    assert "kernel replay refused" in records["t2"]["reason"]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["required_level"] == "kernel" and summary["proved"] == 1
+    assert summary["levels"]["kernel"]["proved"] == 1 and summary["levels"]["repl"]["proved"] == 1
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["config"]["env"]["verify"] == "kernel"
+    assert manifest["config"]["env"]["axioms"] == ["propext", "Classical.choice", "Quot.sound"]
+
+
+def test_kernel_level_without_safeverify_says_what_to_run(tmp_path, fake_repl):
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text(json.dumps({"name": "t1", "header": HEADER, "formal_statement": T1 + "\n"}) + "\n")
+    argv = [sys.executable, "-m", "prover.cli", "prove", "--benchmark", str(bench), "--repl-command", fake_repl.command]
+    argv += ["--verify", "kernel", "--out", str(tmp_path / "run")]
+    env = {"LLEMMA_PROVER_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 2, done.stderr
+    assert "prover setup lean --verifier" in done.stderr and "Traceback" not in done.stderr

@@ -48,3 +48,27 @@ async def test_real_repl_empty_goals_with_an_error_is_not_a_proof(pool):
     assert isinstance(outcome, Failed)
     assert not (await env.verify(CORE, ["exact my_fake_premise"])).ok
     assert not (await env.verify(CORE, ["exact sorry"])).ok
+
+
+async def test_real_repl_audit_ignores_a_printed_imitation_of_a_clean_report(pool):
+    from lean_env.verifier import ReplVerifier
+
+    # A real proof through Classical.choice, preceded by a printed imitation of a clean axiom report.
+    proof = ["trace \"'it_add_zero' does not depend on any axioms\"", "exact Classical.choice ⟨Nat.add_zero n⟩"]
+    strict = ReplVerifier(pool.pick, allowed_axioms=("propext", "Quot.sound"))
+    verdict = await strict.verify(CORE, proof)
+    assert not verdict.ok and "Classical.choice" in verdict.message, verdict
+    assert any("does not depend on any axioms" in m for m in verdict.messages)  # the imitation, kept as a message
+    assert (await ReplVerifier(pool.pick).verify(CORE, proof)).ok
+
+
+async def test_real_kernel_level_replays_an_honest_proof(pool):
+    from lean_env.kernel import KernelChecker, installed_settings
+    from lean_env.verifier import ReplVerifier
+
+    settings = installed_settings(PROJECT)
+    if settings is None:
+        pytest.skip("SafeVerify is not installed in the Lean project: run `prover setup lean --verifier`")
+    verifier = ReplVerifier(pool.pick, level="kernel", kernel=KernelChecker(settings))
+    verdict = await verifier.verify(CORE, ["simp"])
+    assert verdict.ok and verdict.level == "kernel", verdict

@@ -7,7 +7,7 @@ import pytest
 
 from lean_env.process import ReplSettings
 from lean_env.repl_env import LeanReplEnv, ReplPool
-from lean_env.tactics import screen
+from lean_env.screen import screen
 from prover.models import PortfolioGenerator
 from search import BestFirstSearch, Failed, GaveUp, Goals, Proved, SearchConfig, Status, Theorem, TimedOut
 from tests.lean_env.conftest import G1, G2, HEADER, T1, T2

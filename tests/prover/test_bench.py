@@ -32,6 +32,10 @@ async def test_small_bench_has_every_figure():
     assert finite(result["batching_speedup"]) and result["batching_speedup"] > 0
     assert finite(result["header_reuse_speedup"]) and result["header_reuse_speedup"] > 0
     assert result["machine"]["cores"] >= 1 and result["machine"]["python"]
+    verification = result["verification"]
+    assert verification["repl_requests_per_proof"] == 2  # the check and its audit: one more than the check alone
+    assert verification["kernel_requests_per_proof"] == 2  # the kernel level adds processes, not REPL requests
+    assert finite(verification["kernel_vs_repl"]) and finite(verification["screen_s_per_proof"])
 
 
 def test_bench_json_from_the_command_line():
