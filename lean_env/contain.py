@@ -12,6 +12,7 @@ variables Lake sets (``LEAN_PATH``, ``LEAN_SYSROOT``, ...).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -34,8 +35,9 @@ def is_lake_env(command: Sequence[str]) -> bool:
     return len(command) > 2 and Path(command[0]).name == "lake" and command[1] == "env"
 
 
+@functools.lru_cache(maxsize=16)
 def lake_environment(lake: str, cwd: str | None) -> dict[str, str]:
-    """The variables ``lake env`` sets or changes in ``cwd``, read by running it on the host."""
+    """The variables ``lake env`` sets or changes in ``cwd``, read by running it on the host (once)."""
     try:
         done = subprocess.run(
             [lake, "env", sys.executable, "-I", "-c", _DUMP],
@@ -70,7 +72,7 @@ def lean_policy(command: Sequence[str], cwd: str | None) -> tuple[tuple[str, ...
     argv = tuple(command)
     lake_vars: dict[str, str] = {}
     if is_lake_env(argv):
-        lake_vars = lake_environment(argv[0], cwd)
+        lake_vars = dict(lake_environment(argv[0], cwd))
         argv = argv[2:]
     elan_home = os.environ.get("ELAN_HOME", str(Path.home() / ".elan"))
     mounts = (

@@ -123,18 +123,20 @@ def kernel_settings(config: EnvConfig) -> KernelSettings:
     if config.kernel_command:
         lean = split_command(config.lean_command) if config.lean_command else ("lake", "env", "lean")
         cwd = str(project) if config.lean_project or not config.lean_command else None
-        return KernelSettings(lean_command=lean, checker_command=split_command(config.kernel_command), cwd=cwd)
+        return KernelSettings(
+            lean_command=lean, checker_command=split_command(config.kernel_command), cwd=cwd, sandbox=contained(config)
+        )
     settings = installed_settings(project)
     if settings is None:
         raise EnvUnavailable(
             f"--verify kernel needs SafeVerify in the Lean project {project}: run `prover setup lean --verifier` "
             "(or pass --kernel-command 'CMD {target} {submission}')"
         )
-    if config.lean_command:
-        from dataclasses import replace
+    from dataclasses import replace
 
+    if config.lean_command:
         settings = replace(settings, lean_command=split_command(config.lean_command))
-    return settings
+    return replace(settings, sandbox=contained(config))
 
 
 @ENVIRONMENTS.register("lean-repl")

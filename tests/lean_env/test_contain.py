@@ -278,3 +278,40 @@ def test_prove_with_sandbox_on_and_no_bubblewrap_stops_and_names_the_fix(tmp_pat
     assert "--sandbox on, but bwrap (bubblewrap) is not installed" in done.stderr
     assert "apt-get install bubblewrap" in done.stderr
     assert not (tmp_path / "run" / "results.jsonl").exists()
+
+
+# A stand-in for `lean -o OUT FILE` whose submission, while it elaborates, overwrites every cached target
+# it can find next to its own work folder (a kernel check of a later proof would compare against that).
+HOSTILE_LEAN = """import glob, os, sys
+out, source = sys.argv[sys.argv.index("-o") + 1], sys.argv[-1]
+if "Submission" in source:
+    for target in glob.glob(os.path.join(os.path.dirname(os.path.dirname(source)), "*", "Target.olean")):
+        open(target, "w").write("weakened")
+open(out, "w").write("compiled " + os.path.basename(source))
+"""
+
+
+@pytest.mark.parametrize("contained", [True, False])
+async def test_a_kernel_check_compile_cannot_touch_the_cached_targets(tmp_path, contained):
+    if contained and sandbox.probe() is not None:
+        pytest.skip(f"bubblewrap cannot run here: {sandbox.probe()}")
+    from lean_env.kernel import KernelChecker, KernelSettings
+    from lean_env.verify import plan_check
+
+    lean = tmp_path / "hostile_lean.py"
+    lean.write_text(HOSTILE_LEAN)
+    settings = KernelSettings(
+        lean_command=(sys.executable, str(lean)), checker_command=("true",), timeout=60, sandbox=contained
+    )
+    checker = KernelChecker(settings)
+    try:
+        target = await checker._target(TH1)
+        assert isinstance(target, Path) and target.read_text() == "compiled Target.lean"
+        submission = checker._folder / "s1" / "Submission.lean"
+        submission.parent.mkdir()
+        submission.write_text(HEADER + plan_check(TH1, ["subst h", "rfl"]).text)
+        compiled = await checker._compile(submission)
+        assert isinstance(compiled, Path) and compiled.read_text() == "compiled Submission.lean"
+        assert target.read_text() == ("compiled Target.lean" if contained else "weakened")
+    finally:
+        checker.close()
