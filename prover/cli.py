@@ -184,7 +184,16 @@ def _add_serve(sub: Any) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     p.add_argument("--port", type=int, default=23337)
     p.add_argument("--token", help="require this bearer token (default: $LLEMMA_PROVER_TOKEN if set)")
+    p.add_argument(
+        "--allowed-hosts",
+        default="127.0.0.1,localhost,::1",
+        help="Host header names served, comma-separated (* for any); the --host address is added",
+    )
+    p.add_argument(
+        "--insecure-no-token", action="store_true", help="allow a non-loopback --host without a token (not advised)"
+    )
     p.add_argument("--check", action="store_true", help="check suggestions in Lean when a request gives [CTX]")
+    p.add_argument("--max-headers", type=int, default=16, help="distinct [CTX] headers kept loaded in Lean (LRU)")
     p.add_argument("--max-concurrent", type=int, default=8, help="requests in flight before answering 429")
     p.add_argument("--request-timeout", type=float, default=60.0, help="seconds per request before 504")
     p.add_argument("--max-body", type=int, default=1 << 20, help="bytes per request body before 413")

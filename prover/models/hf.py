@@ -90,11 +90,20 @@ class HFGenerator:
         return cls(model, tokenizer, prompt, **options)
 
     async def propose(self, requests: Sequence[TacticRequest]) -> list[list[Candidate]]:
+        """Generate in a worker thread; a cancelled call stops the model at its next token and returns
+        (as cancelled) only once the thread has finished, so nothing runs on for a caller that is gone."""
         if not requests:
             return []
-        return await asyncio.to_thread(self._generate, list(requests))
+        stop = threading.Event()
+        work = asyncio.ensure_future(asyncio.to_thread(self._generate, list(requests), stop))
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            stop.set()
+            await asyncio.wait({work})
+            raise
 
-    def _generate(self, requests: list[TacticRequest]) -> list[list[Candidate]]:
+    def _generate(self, requests: list[TacticRequest], stop: threading.Event | None = None) -> list[list[Candidate]]:
         prompts = [self.prompt.text(r) for r in requests]
         torch = _require_torch()
         k = self.samples
@@ -114,6 +123,8 @@ class HFGenerator:
             options.update(do_sample=True, temperature=self.temperature, top_p=self.top_p, top_k=0)
         if self.prompt.stop:
             options.update(stop_strings=list(self.prompt.stop), tokenizer=tokenizer)
+        if stop is not None:
+            options.update(stopping_criteria=_stopped_by(stop))
         with self._lock, torch.inference_mode():
             out = self.model.generate(**encoded, **options)
             beam_indices = out.beam_indices if self.decoding == "beam" else None
@@ -181,3 +192,16 @@ class HFGenerator:
             else:
                 low = middle + 1
         return low
+
+
+def _stopped_by(event: threading.Event) -> Any:
+    """A stopping criterion that ends generation once ``event`` is set (the caller gave up)."""
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class Cancelled(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            import torch
+
+            return torch.full((input_ids.shape[0],), event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([Cancelled()])
