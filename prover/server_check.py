@@ -6,6 +6,7 @@ is loaded as a header and the goal is restated as a theorem. Both are untrusted:
 - the header keeps its code lines only (comments and doc comments are dropped, read by
   the same lexer as the Lean verifier's), and each must be an ``import``, ``open`` or
   allowed ``set_option`` line (`lean_env.screen.screen_header`), else 400 naming the line;
+- both are bounded in size (16 KiB of header, 32 KiB of goal), so screening stays short;
 - the goal, as restated, goes through the verifier's screen (`lean_env.screen.screen`):
   a command keyword, ``#eval``, meta names or ``sorry`` anywhere in it is a 400;
 - headers kept loaded in the Lean processes are a bounded LRU (``--max-headers``): when
@@ -28,6 +29,11 @@ from search import Theorem
 
 logger = logging.getLogger(__name__)
 
+# Screening runs on the event loop (the screen's memo is not thread-safe); these bound its time there.
+MAX_HEADER_CHARS = 16_384
+"""A file's preamble (imports, opens, options): real ones are a few lines."""
+MAX_GOAL_CHARS = 32_768
+
 
 class CheckProblem(ValueError):
     """Client text that may not reach Lean; the message names the part and the reason."""
@@ -46,16 +52,40 @@ def problem_status(error: BaseException) -> tuple[int, str]:
     return 500, f"internal error ({type(error).__name__}): {error}"
 
 
+def _doc_comment_end(text: str, start: int) -> int:
+    """Where the doc comment opened at ``start`` ends (after its ``-/``), with Lean's nesting of ``/- -/``."""
+    depth, at = 1, start + 3
+    while depth and at < len(text):
+        if text.startswith("/-", at):
+            depth, at = depth + 1, at + 2
+        elif text.startswith("-/", at):
+            depth, at = depth - 1, at + 2
+        else:
+            at += 1
+    if depth:
+        raise CheckProblem("the [CTX] header has a doc comment that never ends")
+    return at
+
+
 def clean_header(preamble: str) -> str:
-    """The code lines of a file's preamble, comments and doc comments dropped, as the header to load."""
+    """The code lines of a file's preamble, comments and doc comments dropped, as the header to load.
+
+    One lexer pass: a doc comment's tokens (the lexer reads its inside as code) are skipped up to
+    its end; whatever is misread there is dropped, never sent.
+    """
     tokens = tokenize(preamble)
     if tokens and tokens[-1].kind is Kind.UNSURE:
         raise CheckProblem(f"the [CTX] header cannot be read safely: {tokens[-1].text[:80]!r}")
     lines: dict[int, tuple[int, int]] = {}
-    for token in tokens:
-        if token.kind is Kind.DOC_COMMENT:
+    line = seen = skip_to = 0
+    for token in tokens:  # in order: count the newlines between consecutive tokens only (linear)
+        if token.start < skip_to:
             continue
-        line = preamble.count("\n", 0, token.start)
+        if token.kind is Kind.DOC_COMMENT:
+            skip_to = _doc_comment_end(preamble, token.start)
+            continue
+        line += preamble.count("\n", seen, token.start)
+        seen = token.start
         first, _ = lines.get(line, (token.start, 0))
         lines[line] = (first, token.start + len(token.text))
     return "".join(preamble[start:end] + "\n" for start, end in lines.values()) + "\n"
@@ -63,6 +93,12 @@ def clean_header(preamble: str) -> str:
 
 def screened(theorem: Theorem) -> Theorem:
     """The theorem with its header reduced to code lines; CheckProblem when either part is refused."""
+    for part, text, limit in (
+        ("[CTX] header", theorem.header, MAX_HEADER_CHARS),
+        ("goal", theorem.statement, MAX_GOAL_CHARS),
+    ):
+        if len(text) > limit:
+            raise CheckProblem(f"the {part} is over {limit} characters: too long to check")
     header = clean_header(theorem.header)
     refusal = screen_header(header)
     if refusal is not None:
