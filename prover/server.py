@@ -129,7 +129,7 @@ def create_app(
         from starlette.exceptions import HTTPException
     except ImportError as error:
         raise ImportError(f"{INSTALL_HINT} ({error})") from None
-    from prover.server_check import HeaderCache, problem_status
+    from prover.server_check import CLIENT_ERRORS, HeaderCache, problem_status
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
@@ -157,12 +157,13 @@ def create_app(
     async def http_error(_: Request, error: HTTPException) -> JSONResponse:
         return problem(error.status_code, f"{error.detail}")
 
-    @app.exception_handler(Exception)
     async def failure(_: Request, error: Exception) -> JSONResponse:
         status, message = problem_status(error)
-        if status >= 500:
-            logger.exception("request failed", exc_info=error)
         return problem(status, message)
+
+    for known in CLIENT_ERRORS:  # answered as they are; the connection stays open
+        app.add_exception_handler(known, failure)
+    app.add_exception_handler(Exception, failure)  # a bug: answered as a 500, logged by the server
 
     async def suggestions(
         goal: str, prefix: str, context: str | None, count: int, options: SamplingOptions

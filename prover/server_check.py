@@ -39,6 +39,17 @@ class CheckProblem(ValueError):
     """Client text that may not reach Lean; the message names the part and the reason."""
 
 
+CLIENT_ERRORS: tuple[type[Exception], ...] = (
+    CheckProblem,
+    PromptError,
+    GoalFormatError,
+    HeaderError,
+    StatementError,
+    ReplFailure,
+)
+"""Errors a request's own text (or Lean on it) causes: a 4xx or 503 with the message, never a server fault."""
+
+
 def problem_status(error: BaseException) -> tuple[int, str]:
     """The HTTP status and message for an error raised while answering a request."""
     if isinstance(error, CheckProblem | PromptError | GoalFormatError):

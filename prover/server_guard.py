@@ -33,6 +33,8 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 OPEN_PATHS = frozenset({"/health"})
 """Answered without a token: a liveness check says nothing about the model or the goals."""
+DISCARD_LIMIT = 64 << 20
+"""Bytes of a refused body read and dropped so the client sees the 413; past it the connection is closed."""
 SLOTLESS_PATHS = frozenset({"/health", "/v1/models"})
 """Answered without a slot: no work behind them, and they must answer while the server is busy."""
 
@@ -78,12 +80,23 @@ def host_name(value: str) -> str:
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
-async def send_problem(send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]] = ()) -> None:  # type: ignore[assignment]
-    """A JSON error ``{"error": {"message", "code"}}``, as every error of the server looks."""
+async def send_problem(
+    send: Send, status: int, message: str, then: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """A JSON error ``{"error": {"message", "code"}}``, as every error of the server looks.
+
+    ``then`` runs after the error has gone out and before the response is complete (which
+    is when the server stops reading the request): it may still drain the request body.
+    """
     body = json.dumps({"error": {"message": message, "code": status}}).encode()
-    start = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]
+    start = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if then is not None:
+        start.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": start})
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": body, "more_body": then is not None})
+    if then is not None:
+        await then()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 class _TooLarge(Exception):
@@ -126,8 +139,8 @@ class Guard:
         try:
             body = await self._read_body(headers, receive)
         except _TooLarge:
-            close = [(b"connection", b"close")]  # the rest of the body is never read
-            await send_problem(send, 413, f"request body over {self.config.max_body_bytes} bytes (--max-body)", close)
+            message = f"request body over {self.config.max_body_bytes} bytes (--max-body)"
+            await send_problem(send, 413, message, then=lambda: self._discard(receive))
             return
         except TimeoutError:
             await send_problem(send, 408, f"the request body did not arrive within {self.config.request_timeout:g} s")
@@ -167,6 +180,18 @@ class Guard:
                 if not message.get("more_body", False):
                     return b"".join(chunks)
 
+    async def _discard(self, receive: Receive) -> None:
+        """Read and drop the rest of a refused body (up to a bound, within the timeout), so that the client,
+        still sending, reads the 413 instead of a reset connection; nothing of it is kept."""
+        dropped = 0
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.config.request_timeout):
+                while dropped < DISCARD_LIMIT:
+                    message = await receive()
+                    dropped += len(message.get("body", b""))
+                    if message["type"] == "http.disconnect" or not message.get("more_body", False):
+                        return
+
     async def _run(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the request's work as a task; past the timeout or after a disconnect, cancel it and wait
         for it to stop (the caller gives the slot back after that)."""
@@ -188,7 +213,13 @@ class Guard:
                 {work, gone}, timeout=self.config.request_timeout, return_when="FIRST_COMPLETED"
             )
             if work in done or state["finished"]:
-                await work
+                try:
+                    await work
+                except Exception:  # a bug in the application: answered as a 500 if nothing was sent yet
+                    logger.exception("request to %s failed", scope.get("path"))
+                    if not state["started"]:
+                        state["taken_over"] = True
+                        await send_problem(send, 500, "internal error: see the server's log")
                 return
             work.cancel()
             if gone not in done and not state["started"]:
