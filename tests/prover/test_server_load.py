@@ -32,7 +32,7 @@ CLIENTS = 16
 CAP = 8
 TIMEOUT = 0.5
 MAX_BODY = 1 << 20
-MEMORY_BOUND_MB = 100
+MEMORY_BOUND_MB = 64
 HEALTH_BOUND_S = 1.0
 
 PROMPT = llmlean_body()["messages"][0]["content"]
