@@ -1,1 +1,1 @@
-"""Isabelle environments (PISA gRPC client, server control, sketch checker): not built yet."""
+"""Isabelle through PISA: gRPC client and server control, the screen of model text, step environment, DSP checker."""

@@ -8,6 +8,7 @@ step that passes its deadline leaves the server busy, which is why the caller
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ MAX_MESSAGE = 10 * 1024 * 1024
 APPLY = "<apply to top level state>"
 HAMMER = "<hammer>"
 ERROR_MARKERS = ("Step error", "Unknown error", "error:")
+LOST_STATE = "Didn't find top level state of given name"
 
 
 class PisaError(RuntimeError):
@@ -38,6 +40,10 @@ class PisaTimeout(PisaError):
 
 class PisaStepError(PisaError):
     """Isabelle rejected a step; ``message`` is its error text."""
+
+
+class PisaStateLost(PisaError):
+    """The server does not hold a state we named: its Isabelle was replaced (another initialisation)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +71,11 @@ class PisaClient:
             options=[("grpc.max_send_message_length", MAX_MESSAGE), ("grpc.max_receive_message_length", MAX_MESSAGE)],
         )
         self._stub = pb_grpc.ServerStub(self._channel)
+        self._names = itertools.count()
+
+    def new_name(self, prefix: str = "s") -> str:
+        """A state name not used before on this connection (PISA silently overwrites a reused one)."""
+        return f"{prefix}{next(self._names)}"
 
     async def wait_ready(self, timeout: float) -> None:
         """Return once the server accepts connections (a health check, not a sleep)."""
@@ -102,6 +113,9 @@ class PisaClient:
         reply = await self._call(
             self._stub.IsabelleCommand, pb.IsaCommand(command=text), text.split(">")[0] + ">", timeout
         )
+        if reply.state.startswith(LOST_STATE):
+            # PISA answers this as text; taken as a state it would silently continue someone else's proof.
+            raise PisaStateLost(f"PISA at {self.address}: {reply.state.strip()}")
         return reply.state
 
     async def step(self, state: str, action: str, new_state: str, timeout: float | None = None) -> StepResult:

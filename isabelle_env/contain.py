@@ -90,7 +90,16 @@ class InboxClient(PisaClient):
         self.exchange = exchange
 
     async def initialise(self, isa_path: str, working_directory: str, theory_file: str) -> str:
-        """As `PisaClient.initialise`, with the theory (and the working folder) seen through the inbox."""
-        name = Path(theory_file).name
-        shutil.copyfile(theory_file, self.exchange.inbox / name)
-        return await super().initialise(isa_path, INBOX, f"{INBOX}/{name}")
+        """As `PisaClient.initialise`, with the theory seen through the inbox.
+
+        The copy keeps the folder's and the file's names: PISA picks Isabelle's session by the
+        path (a path naming ``miniF2F`` runs HOL). The previous copy is gone by then (Isabelle read
+        it when it started).
+        """
+        for old in self.exchange.inbox.iterdir():
+            shutil.rmtree(old, ignore_errors=True)
+        folder = Path(working_directory).name or "work"
+        (self.exchange.inbox / folder).mkdir()
+        shutil.copyfile(theory_file, self.exchange.inbox / folder / Path(theory_file).name)
+        inside = f"{INBOX}/{folder}"
+        return await super().initialise(isa_path, inside, f"{inside}/{Path(theory_file).name}")

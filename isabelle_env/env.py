@@ -3,40 +3,23 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
-import re
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from isabelle_env.checker import GAPS, CheckResult, SketchChecker, theory_text
+from isabelle_env.checker import CheckResult, SketchChecker
 from isabelle_env.client import PisaClient, PisaError, PisaStepError, PisaTimeout
-from isabelle_env.server import PisaPool, PisaSettings, RemotePisa
+from isabelle_env.keywords import ABANDONS, SKIPS
+from isabelle_env.replay import METHOD, open_theory, replay
+from isabelle_env.screen import screen_step
+from isabelle_env.server import PisaPool, PisaSettings, PisaUnavailable
 from search import Failed, GaveUp, Goals, Outcome, Proved, Theorem, TimedOut, Verdict
 
 logger = logging.getLogger(__name__)
-
-# Commands that would make a proof count without proving it, or change the logic.
-_FORBIDDEN = re.compile(
-    r"(?<![\w.'])(sorry|oops|axiomatization|axiom|ML|ML_val|ML_file|ML_prf|setup|local_setup|declare|"
-    r"quick_and_dirty|skip_proofs)(?![\w'])"
-)
-_NEW_THEOREM = re.compile(r"^\s*(theorem|lemma|corollary|proposition|schematic_goal)\b")
-
-
-def forbidden_step(step: str) -> str | None:
-    """The reason a model-written step may not run, or None."""
-    if step.strip() in GAPS:
-        return None  # a gap: the checker fills it
-    found = _FORBIDDEN.search(step)
-    if found:
-        return f"uses {found.group(1)}"
-    if _NEW_THEOREM.match(step):
-        return "starts another theorem"
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +30,7 @@ class IsaHandle:
 
 
 class IsabelleEnv:
-    """One theory at a time on one PISA server (leased from a pool, or someone else's)."""
+    """One theory at a time on one PISA server (leased from a pool of ours or of someone else's)."""
 
     concurrent_apply = False
 
@@ -57,40 +40,51 @@ class IsabelleEnv:
         self.theorem: Theorem | None = None
         self._names: dict[tuple[str, ...], str] = {}
         self._hammered: dict[tuple[str, ...], str] = {}  # state path -> the tactic Sledgehammer found there
-        self._counter = itertools.count()
-        self._generation = -1
-        self._folder = Path(tempfile.mkdtemp(prefix="isabelle-env-"))
+        self._theory: tuple[Theorem, int, str] | None = None  # (theorem, server generation, header state)
+        self._folder: Path | None = None
 
     @property
     def client(self) -> PisaClient:
         assert self.server.client is not None
         return self.server.client
 
-    async def _initialise(self, theorem: Theorem) -> str:
-        """Fresh state `default` in a theory with the theorem's imports; the statement entered."""
+    async def _theory_for(self, theorem: Theorem) -> str:
+        """The state right after the theory header, in an Isabelle started for this theorem."""
+        if self._theory is not None and self._theory[:2] == (theorem, self.server.restarts):
+            return self._theory[2]
         if self.server.client is None:
             await self.server.start()
-        theory = self._folder / "Interactive.thy"
-        theory.write_text(theory_text("Interactive", theorem.header.split() or ["Complex_Main"]))
-        await self.client.initialise(self.settings.isa_path, str(self._folder), str(theory))
-        root = f"r{next(self._counter)}"
-        await self.client.step("default", " ".join(theorem.statement.split()), root, self.settings.call_timeout)
-        self._generation = self.server.restarts
-        return root
+        if self._folder is None:
+            # PISA picks the Isabelle session by the theory file's path: one with "miniF2F" in it runs HOL.
+            self._folder = Path(tempfile.mkdtemp(prefix="miniF2F-isabelle-env-"))
+        imports = theorem.header.split() or ["Complex_Main"]
+        state = await open_theory(
+            self.client, self.settings.isa_path, self._folder, imports, self.settings.call_timeout
+        )
+        self._theory = (theorem, self.server.restarts, state)
+        return state
+
+    async def _root(self, theorem: Theorem) -> str:
+        """A fresh Isabelle with the statement entered: the search's root state."""
+        self._theory = None
+        theory = await self._theory_for(theorem)
+        return (
+            await self.client.step(theory, theorem.statement, self.client.new_name("r"), self.settings.call_timeout)
+        ).name
 
     async def start(self, theorem: Theorem) -> Goals:
         self.theorem = theorem
-        root = await self._initialise(theorem)
+        root = await self._root(theorem)
         self._names = {(): root}
         return Goals(await self.client.get_state(root), 1, handle=IsaHandle(()))
 
     async def _state(self, path: tuple[str, ...]) -> str:
         assert self.theorem is not None
-        if self._generation != self.server.restarts:  # the server restarted: replay the path
-            self._names = {(): await self._initialise(self.theorem)}
+        if self._theory is None or self._theory[:2] != (self.theorem, self.server.restarts):  # replay the path
+            self._names = {(): await self._root(self.theorem)}
         if path not in self._names:
             parent = await self._state(path[:-1])
-            name = f"s{next(self._counter)}"
+            name = self.client.new_name("s")
             await self.client.step(parent, path[-1], name)
             self._names[path] = name
         return self._names[path]
@@ -98,15 +92,15 @@ class IsabelleEnv:
     async def apply(self, goals: Goals, tactic: str, timeout: float) -> Outcome:
         if tactic.strip() == "sledgehammer":
             return await self._hammer(goals)
-        if tactic.strip() in GAPS:
-            return GaveUp(f"{tactic.strip()} proves nothing")
-        reason = forbidden_step(tactic)
-        if reason is not None:
-            return GaveUp(reason) if "sorry" in reason or "oops" in reason else Failed(f"not allowed: {reason}")
+        refusal = screen_step(tactic)
+        if refusal is not None:
+            if refusal.reason.startswith(SKIPS) or refusal.reason == ABANDONS:
+                return GaveUp(str(refusal))
+            return Failed(f"refused before Isabelle: {refusal}")
         path = (*goals.handle.path, tactic)
         try:
             parent = await self._state(goals.handle.path)
-            name = f"s{next(self._counter)}"
+            name = self.client.new_name("s")
             result = await self.client.step(parent, tactic, name, min(timeout, self.settings.step_timeout))
         except PisaStepError as error:
             return Failed(str(error))
@@ -125,7 +119,7 @@ class IsabelleEnv:
         path = (*goals.handle.path, "sledgehammer")
         try:
             parent = await self._state(goals.handle.path)
-            name = f"s{next(self._counter)}"
+            name = self.client.new_name("s")
             found = await self.client.hammer(parent, name, self.settings.call_timeout)
         except PisaStepError as error:
             return Failed(str(error))
@@ -152,85 +146,68 @@ class IsabelleEnv:
         return steps
 
     async def verify(self, theorem: Theorem, proof: Sequence[str] | str) -> Verdict:
-        """Replay the steps from a fresh theory; proof level 0 and no error after the last one."""
-        method = "isabelle: replayed from a fresh theory"
+        """Replay the proof in a fresh theory and compare the proved proposition (`isabelle_env.replay`)."""
         steps = [proof] if isinstance(proof, str) else self.concrete(list(proof))
         if steps is None:
-            return Verdict(False, "a sledgehammer step with no tactic found for it", method, "isabelle")
-        for step in steps:
-            reason = forbidden_step(step)
-            if reason is not None or step.strip() in GAPS:
-                return Verdict(False, f"{step!r}: {reason or 'an unfilled gap'}", method, "isabelle")
+            return Verdict(False, "a sledgehammer step with no tactic found for it", METHOD, "isabelle")
+        if not steps:
+            return Verdict(False, "the proof is empty", METHOD, "isabelle")
         try:
-            state = await self._initialise(theorem)
-            for index, step in enumerate(steps):
-                state = (await self.client.step(state, step, f"v{next(self._counter)}")).name
-                if index == len(steps) - 1:
-                    finished = await self.client.is_finished(state)
-                    return Verdict(finished, "" if finished else "goals remain after the last step", method, "isabelle")
-        except PisaStepError as error:
-            return Verdict(False, str(error), method, "isabelle")
+            theory = await self._theory_for(theorem)
+            return await replay(self.client, theory, theorem.statement, "\n".join(steps), self.settings.step_timeout)
         except PisaTimeout as error:
             await self.server.restart()
-            return Verdict(False, f"the check timed out: {error}", method, "isabelle")
-        return Verdict(False, "the proof is empty", method, "isabelle")
+            return Verdict(False, f"the check timed out: {error}", METHOD, "isabelle")
+        except PisaError as error:
+            return Verdict(False, f"PISA failed: {error}", METHOD, "isabelle")
 
     async def check_sketch(self, sketch: str, theorem: Theorem, config: Any) -> CheckResult:
         """Fill the sketch's gaps (DSP); a hung step restarts the server and fails this sketch only."""
         checker = SketchChecker(
             self.client if self.server.client else await self.server.start(),
-            self.settings.isa_path,
             step_timeout=self.settings.step_timeout,
             hammer_timeout=getattr(config, "hammer_timeout", 60.0),
             use_hammer=getattr(config, "use_hammer", True),
-            working_dir=str(self._folder),
         )
         try:
-            steps = await checker.client.parse_text(sketch)
-        except PisaStepError as error:
-            return CheckResult(False, error=f"the sketch does not parse: {error}")
-        except PisaTimeout:
-            await self.server.restart()
-            return CheckResult(False, error="parsing the sketch timed out; the server was restarted")
-        for step in steps[1:]:
-            reason = forbidden_step(step)
-            if reason is not None:
-                return CheckResult(False, error=f"the sketch step {step!r} {reason}")
-        imports = theorem.header.split() or ["Complex_Main"]
-        try:
-            return await checker.check(sketch, imports)
+            theory = await self._theory_for(theorem)
+            return await checker.check(theory, sketch, theorem.statement)
         except PisaTimeout as error:
             await self.server.restart()
             return CheckResult(False, error=f"{error}; the server was restarted")
 
+    async def abandon(self) -> None:
+        """The problem was given up with a call perhaps still running in Isabelle: free the server."""
+        self._theory = None
+        try:
+            await self.server.restart()
+        except PisaUnavailable as error:  # someone else's server: the next problem's initialisation replaces it
+            logger.warning("%s", error)
+
     async def close(self) -> None:
         self.theorem = None
         self._names = {}
+        if self._folder is not None:  # Isabelle read the theory file when it started
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
 
 
 class IsabelleProvider:
-    """The `isabelle` environment: a pool of PISA servers we run, or one at `--pisa-address`."""
+    """The `isabelle` environment: PISA servers we run, or ones at `--pisa-address A,B,...`.
+
+    Each server is lent to one theorem at a time, since a new theory replaces a server's
+    Isabelle with all its states; theorems run in parallel on different servers.
+    """
 
     language = "isabelle"
 
-    def __init__(self, settings: PisaSettings, *, ports: Sequence[int] = (), address: str | None = None) -> None:
+    def __init__(self, settings: PisaSettings, *, ports: Sequence[int] = (), addresses: Sequence[str] = ()) -> None:
         self.settings = settings
-        self.address = address
-        self.pool = None if address else PisaPool(settings, ports)
-        self._remote = RemotePisa(address, settings) if address else None
+        self.addresses = tuple(addresses)
+        self.pool = PisaPool.of_addresses(settings, addresses) if addresses else PisaPool.of_ports(settings, ports)
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[IsabelleEnv]:
-        if self._remote is not None:
-            if self._remote.client is None:
-                await self._remote.start()
-            env = IsabelleEnv(self._remote, self.settings)
-            try:
-                yield env
-            finally:
-                await env.close()
-            return
-        assert self.pool is not None
         async with self.pool.lease() as server:
             env = IsabelleEnv(server, self.settings)
             try:
@@ -239,7 +216,4 @@ class IsabelleProvider:
                 await env.close()
 
     async def close(self) -> None:
-        if self.pool is not None:
-            await self.pool.close()
-        if self._remote is not None:
-            await self._remote.stop()
+        await self.pool.close()

@@ -146,13 +146,28 @@ class PisaServer:
 
 
 class PisaPool:
-    """Servers on distinct ports for parallel checking; a server is lent to one theory at a time."""
+    """PISA servers lent to one theory at a time: a server holds ONE Isabelle, which a new theory replaces.
 
-    def __init__(self, settings: PisaSettings, ports: Sequence[int]) -> None:
-        self.servers = [PisaServer(settings, port) for port in ports]
-        self._free: asyncio.Queue[PisaServer] = asyncio.Queue()
+    ``InitialiseIsabelle``/``IsabelleContext`` start a fresh Isabelle in the server with none of
+    the earlier named states, so two problems on one server would destroy each other's states.
+    Parallelism means several servers; the pool holds ours and other people's alike.
+    """
+
+    def __init__(self, servers: Sequence[PisaServer | RemotePisa]) -> None:
+        self.servers = list(servers)
+        self._free: asyncio.Queue[PisaServer | RemotePisa] = asyncio.Queue()
         for server in self.servers:
             self._free.put_nowait(server)
+
+    @classmethod
+    def of_ports(cls, settings: PisaSettings, ports: Sequence[int]) -> PisaPool:
+        """Servers we start, one per port."""
+        return cls([PisaServer(settings, port) for port in ports])
+
+    @classmethod
+    def of_addresses(cls, settings: PisaSettings, addresses: Sequence[str]) -> PisaPool:
+        """Servers someone else runs, one per HOST:PORT."""
+        return cls([RemotePisa(address, settings) for address in addresses])
 
     @contextlib.asynccontextmanager
     async def lease(self):  # type: ignore[no-untyped-def]
@@ -179,7 +194,13 @@ class RemotePisa:
 
     async def start(self) -> PisaClient:
         client = PisaClient(self.address, timeout=self.settings.call_timeout, step_timeout=self.settings.step_timeout)
-        await client.wait_ready(30)
+        try:
+            await client.wait_ready(30)
+        except PisaError:
+            await client.close()
+            raise PisaUnavailable(
+                f"no PISA server answers at {self.address}: start one there, or fix --pisa-address"
+            ) from None
         self.client = client
         return client
 

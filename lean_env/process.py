@@ -18,7 +18,7 @@ READ_LIMIT = 1 << 26  # one reply line may carry a large infotree
 
 
 class ReplFailure(RuntimeError):
-    """The process was lost (and killed); the request it was serving has no answer."""
+    """The request has no answer: the process was lost (and killed), or its reply was dropped."""
 
 
 class ReplTimeout(ReplFailure):
@@ -31,6 +31,10 @@ class ReplTimeout(ReplFailure):
 
 class ReplCrashed(ReplFailure):
     """The process exited or broke the protocol; the message carries its last stderr lines."""
+
+
+class ReplyTooLarge(ReplFailure):
+    """The reply was over ``READ_LIMIT`` bytes: it was read to its end and dropped; the process lives on."""
 
 
 class StaleState(ReplFailure):
@@ -111,22 +115,25 @@ class ReplProcess:
         they were made in; if the process has restarted since, it is not sent and
         ``StaleState`` is raised instead.
         """
+        data = encode(request)  # text that cannot be sent fails here, before the process is touched
         async with self._lock:
             alive = self._proc is not None and self._proc.returncode is None
             if generation is not None and (not alive or generation != self.generation):
                 raise StaleState(f"REPL {self.index} restarted; ids of generation {generation} are gone")
-            return await self._request_locked(request, timeout)
+            return await self._request_locked(data, timeout)
 
-    async def _request_locked(self, request: Request, timeout: float) -> Reply:
+    async def _request_locked(self, data: bytes, timeout: float) -> Reply:
         if self._proc is None or self._proc.returncode is not None:
             self._proc = await self._start()
         proc = self._proc
         assert proc.stdin is not None and proc.stdout is not None
         try:
             async with asyncio.timeout(timeout):
-                proc.stdin.write(encode(request))
+                proc.stdin.write(data)
                 await proc.stdin.drain()
                 text = await self._read_reply(proc)
+            if text is None:
+                raise ReplyTooLarge(f"the Lean REPL's reply was over {READ_LIMIT} bytes; it was dropped")
             return decode(text)
         except TimeoutError:
             await self.kill()
@@ -138,25 +145,40 @@ class ReplProcess:
         except ProtocolError as error:
             await self.kill()
             raise ReplCrashed(f"the Lean REPL broke the protocol: {error}") from None
+        except ReplyTooLarge:
+            raise
         except BaseException:
             # Cancelled mid-request: the reply would arrive out of step with the next request.
             await self.kill()
             raise
 
     @staticmethod
-    async def _read_reply(proc: asyncio.subprocess.Process) -> str:
-        """Lines up to the blank line that ends a reply (leading blank lines skipped)."""
+    async def _read_reply(proc: asyncio.subprocess.Process) -> str | None:
+        """Lines up to the blank line that ends a reply (leading blank lines skipped).
+
+        A reply over ``READ_LIMIT`` bytes (one line past the stream's limit, or many lines) is read
+        to its end, so the next request stays in step, and dropped: None.
+        """
         assert proc.stdout is not None
         lines: list[str] = []
+        size = 0
+        oversized = False
         while True:
-            raw = await proc.stdout.readline()
+            try:
+                raw = await proc.stdout.readline()
+            except ValueError:  # a line past the stream limit: the reader dropped what it held
+                oversized = True
+                continue
             if not raw:
-                raise EOFError("end of output" + (" in the middle of a reply" if lines else ""))
+                raise EOFError("end of output" + (" in the middle of a reply" if lines or oversized else ""))
             line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
             if line.strip():
-                lines.append(line)
-            elif lines:
-                return "\n".join(lines)
+                size += len(raw)
+                oversized = oversized or size > READ_LIMIT
+                if not oversized:
+                    lines.append(line)
+            elif lines or oversized:
+                return None if oversized else "\n".join(lines)
 
     @staticmethod
     async def _stderr_tail(proc: asyncio.subprocess.Process) -> str:

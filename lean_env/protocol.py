@@ -145,6 +145,10 @@ class ProtocolError(ValueError):
     """Text from the REPL that is not one of its reply forms."""
 
 
+class UnencodableRequest(ValueError):
+    """A request whose text cannot be written to the REPL (a lone surrogate): it is never sent."""
+
+
 def _parse(data: Any, kinds: tuple[type[_Wire], ...], what: str) -> Any:
     if not isinstance(data, dict):
         raise ProtocolError(f"expected a JSON object for a {what}, got {type(data).__name__}")
@@ -166,8 +170,19 @@ def parse_reply(data: Any) -> Reply:
 
 
 def encode(request: Request) -> bytes:
-    """A request as written to stdin: one JSON line and a blank line."""
-    return (json.dumps(request.to_wire(), ensure_ascii=False) + "\n\n").encode()
+    """A request as written to stdin: one JSON line and a blank line.
+
+    Model text is hostile: a string holding a lone surrogate (which a JSON ``"\\ud800"`` from a model
+    server decodes to) has no UTF-8 form; it raises ``UnencodableRequest`` before anything is written.
+    """
+    text = json.dumps(request.to_wire(), ensure_ascii=False) + "\n\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise UnencodableRequest(
+            f"the request holds text that is not valid Unicode ({error.reason} at character {error.start}); "
+            "it was not sent to Lean"
+        ) from None
 
 
 def decode(text: str) -> Reply:

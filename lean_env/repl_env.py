@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from lean_env.process import ReplFailure, ReplProcess, ReplSettings, ReplTimeout, StaleState
-from lean_env.protocol import Command, CommandReply, ErrorReply, ProofStep, ProofStepReply, Reply
+from lean_env.protocol import Command, CommandReply, ErrorReply, ProofStep, ProofStepReply, Reply, UnencodableRequest
 from lean_env.screen import screened_outcome
 from lean_env.verifier import ReplVerifier
 from lean_env.verify import StatementError, target_command
@@ -18,6 +18,19 @@ from search import Failed, GaveUp, Goals, Outcome, Proved, Theorem, TimedOut, Ve
 logger = logging.getLogger(__name__)
 
 RESTART_RETRIES = 3  # other searches sharing the process may restart it between our requests
+NEIGHBOUR_RESTARTS = 8
+"""Restarts by other searches that one tactic waits out before the theorem ends as an error."""
+
+
+class StateLost(ReplFailure):
+    """A state could not be rebuilt after a restart: its replay failed or gave other goals than before."""
+
+
+class NeighbourRestarts(RuntimeError):
+    """Other searches restarted the shared process each time this one tried: the tactic got no answer.
+
+    Not a ``ReplFailure``: the tactic was never judged by Lean, so it must not become a failed edge.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +102,8 @@ class LeanReplEnv:
         self.process: ReplProcess | None = None
         self.theorem: Theorem | None = None
         self._ids: dict[tuple[str, ...], int] = {}
+        self._texts: dict[tuple[str, ...], str] = {}  # the goals each state showed when it was made
+        self._lost: set[tuple[str, ...]] = set()  # states whose replay gave other goals: never used
         self._generation = -1
 
     async def start(self, theorem: Theorem) -> Goals:
@@ -98,12 +113,14 @@ class LeanReplEnv:
         self.process.sessions += 1
         root_id, goal = await self._start_theorem()
         self._ids = {(): root_id}
+        self._texts = {(): goal}
+        self._lost = set()
         return Goals(goal, 1, handle=StateHandle(()))
 
     async def _start_theorem(self) -> tuple[int, str]:
         assert self.process is not None and self.theorem is not None
         command_timeout = self.process.settings.command_timeout
-        for attempt in range(RESTART_RETRIES):
+        for attempt in range(NEIGHBOUR_RESTARTS):
             env, generation = await self.process.header_env(self.theorem.header)
             # The statement alone, with its type printed for the verifier: no extra round trip.
             command = Command(cmd=target_command(self.theorem), env=env)
@@ -111,7 +128,7 @@ class LeanReplEnv:
                 reply = await self.process.request(command, command_timeout, generation)
                 break
             except StaleState:
-                if attempt == RESTART_RETRIES - 1:
+                if attempt == NEIGHBOUR_RESTARTS - 1:
                     raise
         if not isinstance(reply, CommandReply):
             raise StatementError(f"{self.theorem.name}: the REPL rejected the statement: {reply}")
@@ -125,22 +142,43 @@ class LeanReplEnv:
         return sorries[0].proof_state, sorries[0].goal  # type: ignore[return-value]
 
     async def _state_id(self, path: tuple[str, ...]) -> int:
-        """The id of the state at ``path`` in the current process generation, replaying if needed."""
+        """The id of the state at ``path`` in the current process generation, replaying if needed.
+
+        A replayed state must show the goals it showed when it was made; one that does not is
+        dropped with a warning (``StateLost``), never used in its place.
+        """
         assert self.process is not None
+        lost = next((path[:n] for n in range(len(path) + 1) if path[:n] in self._lost), None)
+        if lost is not None:
+            raise StateLost(f"the state after {list(lost)} could not be rebuilt after a restart; it is dropped")
         if self.process.generation != self._generation or self.process.pid is None:
             logger.info("%s: the REPL restarted; replaying states", self.theorem.name if self.theorem else "?")
-            root_id, _ = await self._start_theorem()
+            root_id, goal = await self._start_theorem()
             self._ids = {(): root_id}
+            self._check_replayed((), goal)
         if path in self._ids:
             return self._ids[path]
         parent = await self._state_id(path[:-1])
         step = ProofStep(tactic=path[-1], proof_state=parent)
         reply = await self.process.request(step, self.replay_timeout, self._generation)
         outcome, state = interpret(reply)
-        if state is None:
-            raise ReplFailure(f"replaying {path[-1]!r} after a restart gave {outcome}")
+        if state is None or not isinstance(outcome, Goals):
+            self._lost.add(path)
+            raise StateLost(f"replaying {path[-1]!r} after a restart gave {outcome}; the state is dropped")
+        self._check_replayed(path, outcome.text)
         self._ids[path] = state
         return state
+
+    def _check_replayed(self, path: tuple[str, ...], goals: str) -> None:
+        expected = self._texts.get(path)
+        if expected is not None and goals != expected:
+            name = self.theorem.name if self.theorem else "?"
+            logger.warning("%s: replaying %s after a restart gave other goals; the state is dropped", name, list(path))
+            self._lost.add(path)
+            raise StateLost(
+                f"replaying {list(path)} after a restart gave other goals than before ({goals[:200]!r} instead of "
+                f"{expected[:200]!r}); the state is dropped"
+            )
 
     async def apply(self, goals: Goals, tactic: str, timeout: float) -> Outcome:
         assert self.process is not None, "start() first"
@@ -150,28 +188,40 @@ class LeanReplEnv:
         handle: StateHandle = goals.handle
         try:
             reply = await self._step(handle.path, tactic, timeout)
+        except UnencodableRequest as error:  # model text that cannot be sent: the process is untouched
+            return Failed(str(error))
         except ReplTimeout as error:
             return TimedOut(error.seconds)
+        except StaleState as error:
+            raise NeighbourRestarts(
+                f"the shared REPL restarted {NEIGHBOUR_RESTARTS} times while {tactic!r} waited: {error}"
+            ) from None
         except ReplFailure as error:
             return Failed(str(error))
         outcome, new_state = interpret(reply)
         if isinstance(outcome, Goals) and new_state is not None:
             path = (*handle.path, tactic)
             self._ids.setdefault(path, new_state)
+            self._texts.setdefault(path, outcome.text)
             return Goals(outcome.text, outcome.num_goals, handle=StateHandle(path))
         return outcome
 
     async def _step(self, path: tuple[str, ...], tactic: str, timeout: float) -> Reply:
-        """Run a tactic on the state at ``path``, rebuilding it if the process restarts meanwhile."""
+        """Run a tactic on the state at ``path``, rebuilding it whenever another search restarts the process.
+
+        Such a restart (``StaleState``) says nothing about the tactic: it is retried, replaying the
+        path, up to ``NEIGHBOUR_RESTARTS`` times.
+        """
         assert self.process is not None
-        for attempt in range(RESTART_RETRIES):
-            state = await self._state_id(path)
+        for attempt in range(NEIGHBOUR_RESTARTS):
             try:
+                state = await self._state_id(path)
                 step = ProofStep(tactic=tactic, proof_state=state)
                 return await self.process.request(step, timeout, self._generation)
             except StaleState:
-                if attempt == RESTART_RETRIES - 1:
+                if attempt == NEIGHBOUR_RESTARTS - 1:
                     raise
+                logger.debug("REPL %d restarted under another search; retrying %r", self.process.index, tactic)
         raise AssertionError("unreachable")
 
     async def verify(self, theorem: Theorem, proof: Sequence[str] | str) -> Verdict:
@@ -183,6 +233,8 @@ class LeanReplEnv:
         self.process = None
         self.theorem = None
         self._ids = {}
+        self._texts = {}
+        self._lost = set()
 
 
 class LeanReplProvider:

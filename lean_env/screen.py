@@ -66,7 +66,8 @@ COMMAND_KEYWORDS: frozenset[str] = frozenset(
     proof_wanted recall run_cmd run_elab run_meta local scoped where add_aesop_rules
     declare_aesop_rule_sets erase_aesop_rules declare_config_elab declare_simp_like_tactic
     mk_iff_of_inductive_prop lean_exe lean_lib package require builtin_initialize gen_injective_theorems
-    declare_command_config_elab elab_stx_quot
+    declare_command_config_elab elab_stx_quot grind_pattern init_grind_norm show_panel_widgets
+    recommended_spelling public meta module unif_hint variable? sudo extend_docs register_hint
     """.split()  # noqa: SIM905 (a word list reads best as words)
 )
 
@@ -141,6 +142,10 @@ def _token_refusal(token: Token, tokens: list[Token], index: int) -> Refusal | N
     if kind is Kind.IDENT and len(token.parts) == 1 and token.text in COMMAND_KEYWORDS:
         if token.text == "open" and _open_in(tokens, index):
             return None
+        if token.text == "set_option" and _option_in(tokens, index):
+            return None
+        if token.text == "scoped" and index > 0 and tokens[index - 1].text == "open":
+            return None
         return Refusal("command", token.text, "a command keyword ends the proof and starts a command")
     for part in token.parts:
         if part in FORBIDDEN:
@@ -148,14 +153,39 @@ def _token_refusal(token: Token, tokens: list[Token], index: int) -> Refusal | N
     return None
 
 
+_OPEN_SYMBOLS = frozenset({"(", ")", "→"})
+_OPEN_WORDS = frozenset({"scoped", "hiding", "renaming"})
+
+
 def _open_in(tokens: list[Token], index: int) -> bool:
-    """``open A B in tac`` is a tactic (scoped to ``tac``); a bare ``open`` is a command."""
+    """``open A B in tac`` (also ``open scoped A in``, ``open A (x y) in``) is a tactic scoped to
+    ``tac``; a bare ``open`` is a command."""
     for token in tokens[index + 1 :]:
         if token.kind is Kind.IDENT and token.text == "in":
             return True
-        if token.kind is not Kind.IDENT or token.text in COMMAND_KEYWORDS:
-            return False
+        if token.kind is Kind.IDENT and (token.text not in COMMAND_KEYWORDS or token.text in _OPEN_WORDS):
+            continue
+        if token.kind is Kind.SYMBOL and token.text in _OPEN_SYMBOLS:
+            continue
+        return False
     return False
+
+
+PROOF_OPTIONS: frozenset[str] = frozenset({"maxRecDepth", "synthInstance.maxSize"})
+"""Options a proof may set for one tactic (`set_option maxRecDepth 10000 in tac`): limits that cannot be
+switched off (`maxHeartbeats 0` would be unlimited); everything else a `set_option` can do is refused."""
+
+
+def _option_in(tokens: list[Token], index: int) -> bool:
+    """``set_option OPTION VALUE in tac`` with a resource option; every other ``set_option`` is refused."""
+    rest = tokens[index + 1 : index + 4]
+    return (
+        len(rest) == 3
+        and rest[0].kind is Kind.IDENT
+        and rest[0].text in PROOF_OPTIONS
+        and rest[1].kind is Kind.NUMBER
+        and rest[2].text == "in"
+    )
 
 
 def _screen(text: str) -> Refusal | None:

@@ -23,6 +23,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from lean_env.lexer import Token, tokenize
 from lean_env.protocol import CommandReply, Message, Reply
 from lean_env.screen import screen
 from search import Theorem, Verdict
@@ -32,6 +33,7 @@ METHOD = "lean-repl whole-theorem check"
 _AXIOMS = re.compile(r"^'(?P<name>.+)' depends on axioms: \[(?P<axioms>[^\]]*)\]$")
 _NO_AXIOMS = re.compile(r"^'(?P<name>.+)' does not depend on any axioms$")
 _NAME = re.compile(r"^\s*(?:theorem|lemma)\s+(?P<name>[^\s:({\[]+)")
+_USES_SORRY = re.compile(r"declaration uses ['`]sorry['`]")  # Lean's warning (quotes differ by version)
 _PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_'.]*$")
 MAX_KEPT_MESSAGES = 20
 MAX_KEPT_CHARS = 2000
@@ -62,17 +64,17 @@ def checked_statement(theorem: Theorem) -> str:
 
 
 def proof_body(theorem: Theorem, proof: Sequence[str] | str) -> str:
-    """The tactic block, indented under the statement; a whole declaration must repeat the statement."""
+    """The tactic block, indented under the statement; a whole declaration must repeat the statement.
+
+    A restated statement is compared with the benchmark's token by token (Lean's lexer: layout
+    and comments do not matter, `lemma` is `theorem`); only what follows it is kept. A term-mode
+    proof (`:= term`) becomes `exact (term)`.
+    """
     if isinstance(proof, str):
         text = textwrap.dedent(proof).strip("\n")
-        stripped = text.lstrip()
-        if stripped.startswith(("theorem ", "lemma ", "example ")):
-            given = " ".join(stripped.split())
-            expected = [" ".join(s.split()) for s in (checked_statement(theorem), theorem.statement.rstrip())]
-            if not any(given.startswith(e) for e in expected):
-                raise StatementChanged("the proof restates the theorem differently from the benchmark")
-            # keep what follows the statement's final `by`
-            text = textwrap.dedent(_after_statement(stripped, theorem)).strip("\n")
+        tokens = tokenize(text)
+        if tokens and tokens[0].text in ("theorem", "lemma", "example"):
+            text = _after_statement(text, tokens, theorem)
         steps = [text]
     else:
         steps = [textwrap.dedent(step).strip("\n") for step in proof]
@@ -87,16 +89,29 @@ class StatementError(RuntimeError):
     """The theorem statement itself does not elaborate (a benchmark or header problem)."""
 
 
-def _after_statement(text: str, theorem: Theorem) -> str:
-    # Walk the statement's words through the text so whitespace differences do not matter.
+def _statement_words(statement: str) -> list[str]:
+    words = [t.text for t in tokenize(statement)]
+    if words and words[0] == "lemma":
+        words[0] = "theorem"
+    if words and words[-1] == "by":  # the lexer gives `:=` as `:` and `=`; the final `by` is the body's
+        words = words[:-1]
+    return words
+
+
+def _after_statement(text: str, tokens: list[Token], theorem: Theorem) -> str:
+    """What follows a restated statement: the tactics after `:= by`, or `exact (term)` after `:=`."""
+    given = [t.text for t in tokens]
+    if given[0] == "lemma":
+        given[0] = "theorem"
     for statement in (checked_statement(theorem), theorem.statement.rstrip()):
-        position = 0
-        try:
-            for word in statement.split():
-                position = text.index(word, position) + len(word)
-        except ValueError:
+        expected = _statement_words(statement)
+        if given[: len(expected)] != expected:
             continue
-        return text[position:]
+        rest = tokens[len(expected) :]
+        if rest and rest[0].text == "by":
+            return textwrap.dedent(text[rest[0].end :]).strip("\n")
+        start = rest[0].start if rest else len(text)
+        return f"exact (\n{textwrap.indent(textwrap.dedent(text[start:]).strip(), '  ')}\n)"
     raise StatementChanged("the proof restates the theorem differently from the benchmark")
 
 
@@ -174,7 +189,7 @@ def judge_check(reply: Reply) -> str | None:
     if errors:
         return f"error: {errors[0].data}"
     for message in reply.messages or []:
-        if message.severity == "warning" and "sorry" in message.data:
+        if message.severity == "warning" and _USES_SORRY.search(message.data):
             return f"the proof relies on sorry: {message.data}"
     if reply.sorries:
         return "the proof leaves sorry goals"

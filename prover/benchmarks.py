@@ -6,10 +6,12 @@ import dataclasses
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from isabelle_env.screen import statement_of
 from prover.paths import data_home
 from search import Registry, Theorem
 
@@ -140,7 +142,8 @@ def parse_thy(text: str) -> tuple[str, str, list[str]]:
             break
         statement.append(line)
     name = re.split(r"[\s:\[]", lines[start].split(None, 1)[1].strip())[0]
-    return name, "\n".join(statement).rstrip(), imports
+    # A proof can start on the statement's last line (`... = (3::nat)" sorry`): cut it off by Isabelle's tokens.
+    return name, statement_of("\n".join(statement)), imports
 
 
 def _informal(path: Path) -> dict[str, str]:
@@ -257,6 +260,72 @@ def shard_of(name: str, count: int) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") % count
 
 
+def _identifier(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]+", "_", text).strip("_")
+
+
+def _source_file(theorem: Theorem, root: Path) -> tuple[str, str]:
+    """The theorem's file relative to ``root`` (posix form), and its line, from ``source``."""
+    source = theorem.source or ""
+    file, _, line = source.rpartition(":") if re.search(r":\d+$", source) else (source, "", "")
+    if not file:
+        return "", line
+    path = Path(file)
+    return (path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name), line
+
+
+def _qualifiers(theorem: Theorem, root: Path) -> list[str]:
+    """Ever more precise places of a theorem: its split, then its file, then its line."""
+    file, line = _source_file(theorem, root)
+    split = theorem.split or ""
+    if theorem.statement.lstrip().startswith("example"):  # its id must stay a Lean identifier
+        stem = file.removesuffix(".lean")
+        forms = [stem or split, f"{stem or split}_{line}"]
+    else:
+        forms = [split, f"{split}:{file}".strip(":"), f"{split}:{file}:{line}".strip(":")]
+    return [f for f in dict.fromkeys(forms) if f]
+
+
+def unique_ids(theorems: list[Theorem], root: Path) -> list[Theorem]:
+    """Each theorem's ``name`` made a unique, stable id: the name alone where it is unique, else the
+    name with the fewest of split, file (relative to ``root``) and line that tell it apart.
+
+    An ``example`` has no name of its own and is checked under its id, so its id stays a Lean
+    identifier (``example_0_test_algebra``); any other id reads ``name@split:file``. Ids are
+    valid Unicode whatever the benchmark file holds (a lone surrogate is escaped).
+    """
+    names = [t.name.encode("utf-8", "backslashreplace").decode("utf-8") for t in theorems]
+    counts = Counter(names)
+    groups: dict[str, list[int]] = {}
+    for index, name in enumerate(names):
+        groups.setdefault(name, []).append(index)
+    ids = list(names)
+    for name, members in groups.items():
+        if counts[name] < 2:
+            continue
+        places = [_qualifiers(theorems[i], root) for i in members]
+        depth = max(len(p) for p in places)
+        level = next(
+            (lv for lv in range(depth) if len({p[min(lv, len(p) - 1)] for p in places}) == len(members)), depth - 1
+        )
+        for index, place in zip(members, places):
+            where = place[min(level, len(place) - 1)] if place else ""
+            is_example = theorems[index].statement.lstrip().startswith("example")
+            ids[index] = f"{name}_{_identifier(where)}" if is_example else f"{name}@{where}"
+    seen: Counter[str] = Counter()
+    for index, theorem_id in enumerate(ids):  # the same name twice at one place: number them
+        seen[theorem_id] += 1
+        if seen[theorem_id] > 1:
+            sep = "_" if theorems[index].statement.lstrip().startswith("example") else "#"
+            ids[index] = f"{theorem_id}{sep}{seen[theorem_id]}"
+    return [t if t.name == i else dataclasses.replace(t, name=i) for t, i in zip(theorems, ids)]
+
+
+def _selected(theorem: Theorem, wanted: set[str]) -> bool:
+    """``--names`` matches an id, or the theorem's own name before its ``@place``."""
+    return theorem.name in wanted or theorem.name.split("@", 1)[0] in wanted
+
+
 def load_benchmark(
     spec: str,
     *,
@@ -273,18 +342,18 @@ def load_benchmark(
         theorems = load_isabelle_folder(path)
     else:
         theorems = LOADERS.get(fmt)(path)
+    theorems = unique_ids(theorems, path if path.is_dir() else path.parent)
     if split is not None:
         theorems = [t for t in theorems if t.split == split]
     if shard is not None:
         index, count = parse_shard(shard)
         theorems = [t for t in theorems if shard_of(t.name, count) == index]
     if names:
-        known = {t.name for t in theorems}
-        unknown = [n for n in names if n not in known]
+        unknown = [n for n in names if not any(_selected(t, {n}) for t in theorems)]
         if unknown:
             raise BenchmarkError(f"{spec}: no theorem named {', '.join(unknown)}")
         wanted = set(names)
-        theorems = [t for t in theorems if t.name in wanted]
+        theorems = [t for t in theorems if _selected(t, wanted)]
     if limit is not None:
         theorems = theorems[:limit]
     checksum = _folder_digest(path) if fmt.endswith("folder") else _sha256(path)

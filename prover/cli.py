@@ -34,6 +34,7 @@ PROVE_FLAGS: dict[str, tuple[str, str]] = {
     "ray": ("run", "ray"),
     "out": ("run", "out"),
     "keep_graphs": ("run", "keep_graphs"),
+    "force_resume": ("run", "force_resume"),
     "env": ("env", "name"),
     "lean_project": ("env", "lean_project"),
     "repl_command": ("env", "repl_command"),
@@ -68,6 +69,7 @@ PROVE_FLAGS: dict[str, tuple[str, str]] = {
     "timeout": ("search", "timeout"),
     "tactic_timeout": ("search", "tactic_timeout"),
     "max_depth": ("search", "max_depth"),
+    "max_tactic_chars": ("search", "max_tactic_chars"),
 }
 
 
@@ -97,7 +99,9 @@ def _add_env_flags(parser: argparse.ArgumentParser) -> None:
     env.add_argument("--dojo-repo", help="leandojo: git URL or path of the traced repository")
     env.add_argument("--dojo-commit", help="leandojo: its commit")
     env.add_argument("--dojo-file", help="leandojo: file with the theorems ({Split} is filled per theorem)")
-    env.add_argument("--pisa-address", help="HOST:PORT of a running PISA server")
+    env.add_argument(
+        "--pisa-address", help="HOST:PORT[,HOST:PORT...] of running PISA servers (one theorem at a time each)"
+    )
     env.add_argument("--isa-path", help="the Isabelle2022 installation (default: ~/Isabelle2022)")
     env.add_argument("--pisa-jar", help="PISA-assembly-0.1.jar, to start our own PISA servers")
     env.add_argument("--pisa-command", help="a whole command starting a PISA server on {port}")
@@ -127,6 +131,11 @@ def _add_search_flags(parser: argparse.ArgumentParser) -> None:
     search.add_argument("--max-depth", type=int)
     search.add_argument("--timeout", type=float, help="seconds per theorem")
     search.add_argument("--tactic-timeout", type=float, help="seconds per tactic")
+    search.add_argument(
+        "--max-tactic-chars",
+        type=int,
+        help="longer model text is refused before the prover sees it (default 4096 per tactic, 65536 per whole proof)",
+    )
 
 
 def _add_prove(sub: Any) -> None:
@@ -144,8 +153,18 @@ def _add_prove(sub: Any) -> None:
     run.add_argument("--concurrency", type=int, help="theorems searched at once")
     run.add_argument("--seed", type=int, help="run seed (each attempt derives its own)")
     run.add_argument("--ray", help="auto | ADDRESS | local: run prover and model actors on Ray")
-    run.add_argument("--out", help="run directory (re-running with the same one resumes)")
+    _add_out_flags(run)
     run.add_argument("--keep-graphs", action="store_true", default=None, help="write each search graph as JSON")
+
+
+def _add_out_flags(run: argparse._ArgumentGroup) -> None:
+    run.add_argument("--out", help="run directory (re-running with the same one resumes)")
+    run.add_argument(
+        "--force-resume",
+        action="store_true",
+        default=None,
+        help="resume --out although settings that change results differ (the manifest records what changed)",
+    )
 
 
 def _add_dsp(sub: Any) -> None:
@@ -163,7 +182,7 @@ def _add_dsp(sub: Any) -> None:
     run.add_argument("--attempts", type=int, help="attempts per problem")
     run.add_argument("--concurrency", type=int, help="problems checked at once (one PISA server each)")
     run.add_argument("--seed", type=int)
-    run.add_argument("--out", help="run directory (re-running with the same one resumes)")
+    _add_out_flags(run)
 
 
 def _add_suggest(sub: Any) -> None:
@@ -216,7 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
     setup = sub.add_parser("setup", help="install a prover backend (needs internet)")
     setup.add_argument("backend", choices=["lean", "isabelle"])
     setup.add_argument("--lean-project", help="where to create the Lean project (default: the cache)")
-    setup.add_argument("--lean-version", default=None, help="Lean toolchain tag, e.g. v4.9.0")
+    setup.add_argument(
+        "--lean-version",
+        default=None,
+        help="Lean toolchain tag, e.g. v4.9.0 (default: the project's, else v4.9.0); another one updates the project",
+    )
     setup.add_argument("--mathlib-rev", help="Mathlib git revision (default: the tag of the Lean version)")
     setup.add_argument("--repl-rev", help="REPL git revision (default: the tag of the Lean version)")
     setup.add_argument(
@@ -246,6 +269,19 @@ def prove_config(args: argparse.Namespace, base: ProveConfig | None = None) -> P
         if value is not None:
             overrides.setdefault(section, {})[field] = value
     return merge(config, overrides, "command line")
+
+
+def plain_text(text: str) -> str:
+    """Benchmark or model text as a terminal can print it: lone surrogates and control characters escaped."""
+    escaped = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return "".join(c if c.isprintable() or c in "\n\t" else f"\\u{ord(c):04x}" for c in escaped)
+
+
+def shown_text(text: str) -> str:
+    """``plain_text`` that rich prints as it is (a `[/x]` in a proof is not markup)."""
+    from rich.markup import escape
+
+    return escape(plain_text(text))
 
 
 def cmd_prove(args: argparse.Namespace) -> int:
@@ -281,7 +317,8 @@ def cmd_prove(args: argparse.Namespace) -> int:
         colour = {"proved": "green", "error": "red"}.get(line["status"], "yellow")
         proof = line["proof"]
         detail = " ; ".join(proof) if isinstance(proof, list) else (proof or line["reason"])
-        progress.console.print(f"[{colour}]{line['status']:>7}[/] {line['name']}  {detail}", highlight=False)
+        shown = f"{shown_text(line['name'])}  {shown_text(detail)}"
+        progress.console.print(f"[{colour}]{line['status']:>7}[/] {shown}", highlight=False)
         finished = sum(counts.values())
         remaining = (progress.tasks[0].total or 0) - finished
         rate = finished / max(1e-9, time.monotonic() - started)
@@ -316,7 +353,7 @@ def cmd_dsp(args: argparse.Namespace) -> int:
     config = prove_config(args, merge(ProveConfig(), DSP_DEFAULTS, "prover dsp defaults"))
 
     def show(line: dict[str, Any]) -> None:
-        print(f"{line['status']:>7} {line['name']}  {line['reason'][:200]}", file=sys.stderr)
+        print(f"{line['status']:>7} {plain_text(line['name'])}  {plain_text(line['reason'][:200])}", file=sys.stderr)
 
     summary = asyncio.run(Runner(config, on_result=show).run())
     print(
@@ -358,11 +395,11 @@ def cmd_setup(args: argparse.Namespace) -> int:
         for line in isabelle_steps():
             print(line)
         return 0
-    from lean_env.setup import DEFAULT_LEAN_VERSION, LeanSetup, setup_lean
+    from lean_env.setup import LeanSetup, setup_lean
     from prover.paths import lean_project_home
 
     project = Path(args.lean_project).expanduser() if args.lean_project else lean_project_home()
-    setup = LeanSetup(project, args.lean_version or DEFAULT_LEAN_VERSION, args.mathlib_rev, args.repl_rev)
+    setup = LeanSetup.for_project(project, args.lean_version, args.mathlib_rev, args.repl_rev)
     flags = setup_lean(setup)
     if args.verifier:
         from lean_env.setup import setup_verifier
@@ -382,7 +419,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise ValueError("prover report takes one run directory, or two to compare")
     text, files = write_report(args.runs, plots=not args.no_plots)
     console = Console()
-    console.print(Markdown(text))
+    console.print(Markdown(plain_text(text)))
     console.print("written: " + ", ".join(str(f) for f in files))
     return 0
 

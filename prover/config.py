@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
+import types
 import typing
 from dataclasses import dataclass, field
 from importlib import resources
@@ -73,8 +75,8 @@ class EnvConfig:
     dojo_commit: str | None = None
     dojo_file: str | None = None
     """LeanDojo: the file with the theorems; ``{split}`` / ``{Split}`` are filled per theorem."""
-    pisa_address: str | None = None
-    """HOST:PORT of a PISA server someone else runs (never started or stopped by us)."""
+    pisa_address: tuple[str, ...] = ()
+    """HOST:PORT of PISA servers someone else runs (never started or stopped by us), one theorem at a time each."""
     isa_path: str | None = None
     """The Isabelle2022 installation PISA uses (default: ~/Isabelle2022)."""
     pisa_jar: str | None = None
@@ -116,6 +118,8 @@ class RunConfig:
     """Run on Ray: ``auto`` joins the running cluster, an address joins that one, ``local`` starts one."""
     out: str | None = None
     keep_graphs: bool = False
+    force_resume: bool = False
+    """Resume a run directory even though settings that change results differ (noted in the manifest)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,31 +138,59 @@ class ProveConfig:
 SECTIONS: dict[str, type] = {"search": SearchConfig, "generator": GeneratorConfig, "env": EnvConfig, "run": RunConfig}
 
 
-def _coerce(cls: type, key: str, value: Any) -> Any:
-    hint = typing.get_type_hints(cls)[key]
-    origin = typing.get_origin(hint)
-    if (hint is tuple or origin is tuple) and isinstance(value, list | tuple):
-        return tuple(value)
-    if (hint is tuple or origin is tuple) and isinstance(value, str):
-        return tuple(v.strip() for v in value.split(",") if v.strip())
-    if hint is float and isinstance(value, int):
-        return float(value)
+_KINDS: dict[type, str] = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _typed(hint: Any, value: Any, where: str) -> Any:
+    """``value`` checked against a field's type hint (ints widen to floats, comma strings split to tuples)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        members = [a for a in args if a is not type(None)]
+        if len(members) == 1:
+            return _typed(members[0], value, where)
+        return value
+    if origin is typing.Literal:
+        if value in args:
+            return value
+        raise ConfigError(f"{where}: expected one of {', '.join(map(str, args))}, got {_shown(value)}")
+    if hint is tuple or origin is tuple:
+        item = args[0] if args else str
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+            if item is int:  # "8000,8100" from a flag
+                value = [int(v) if v.lstrip("-").isdigit() else v for v in value]
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{where}: expected a list, got {_shown(value)}")
+        return tuple(_typed(item, v, f"{where}[{i}]") for i, v in enumerate(value))
+    if hint in _KINDS:
+        if hint is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, hint) and not (hint is not bool and isinstance(value, bool)):
+            return value
+        raise ConfigError(f"{where}: expected {_KINDS[hint]}, got {_shown(value)}")
     return value
 
 
-def _section(cls: type, base: Any, values: dict[str, Any], where: str) -> Any:
+def _section(cls: type, base: Any, values: dict[str, Any], where: str, section: str) -> Any:
     known = [f.name for f in dataclasses.fields(cls)]
+    hints = typing.get_type_hints(cls)
     updates = {}
     for key, value in values.items():
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" Did you mean: {close[0]}?" if close else ""
-            raise ConfigError(f"{where}: unknown field {key!r}.{hint} Known: {', '.join(known)}.")
-        updates[key] = _coerce(cls, key, value)
+            raise ConfigError(f"{where} [{section}]: unknown field {key!r}.{hint} Known: {', '.join(known)}.")
+        updates[key] = _typed(hints[key], value, f"{where}: {section}.{key}")
     try:
         return dataclasses.replace(base, **updates)
     except (TypeError, ValueError) as error:
-        raise ConfigError(f"{where}: {error}") from None
+        raise ConfigError(f"{where} [{section}]: {error}") from None
 
 
 def merge(config: ProveConfig, overrides: dict[str, dict[str, Any]], where: str) -> ProveConfig:
@@ -171,7 +203,7 @@ def merge(config: ProveConfig, overrides: dict[str, dict[str, Any]], where: str)
             raise ConfigError(f"{where}: unknown section {section!r}.{hint} Known: {', '.join(SECTIONS)}.")
         if not isinstance(values, dict):
             raise ConfigError(f"{where}: section {section!r} must be a mapping of field: value")
-        parts[section] = _section(SECTIONS[section], getattr(config, section), values, f"{where} [{section}]")
+        parts[section] = _section(SECTIONS[section], getattr(config, section), values, where, section)
     return dataclasses.replace(config, **parts)
 
 

@@ -3,7 +3,9 @@
 Each prover actor runs many searches at once on its own event loop (an async
 actor); with a model-backed generator, every actor's requests go to one model
 actor (on a GPU when the cluster has one) whose batching wrapper merges them.
-Records stream back to the driver as attempts finish.
+Records stream back to the driver as attempts finish. Attempts are handed to an
+actor as it frees a slot, so a prover actor that dies costs only the attempts it
+was running; a new actor, with a prover process of its own, takes its place.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import dataclasses
 import logging
 import math
+from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -54,6 +57,12 @@ class RemoteGenerator:
 
     async def propose(self, requests: Sequence[TacticRequest]) -> list[list[Candidate]]:
         return await self.handle.propose.remote(list(requests))
+
+
+def actor_share(config: ProveConfig, slot: int, actors: int) -> ProveConfig:
+    """The configuration of prover actor ``slot`` of ``actors``: one REPL process, its own PISA addresses."""
+    env = dataclasses.replace(config.env, workers=1, pisa_address=config.env.pisa_address[slot::actors])
+    return dataclasses.replace(config, env=env)
 
 
 class ProverActor:
@@ -105,43 +114,86 @@ async def run_on_ray(
     actors_count = max(1, min(config.env.workers, cpus))
     if actors_count < config.env.workers:
         logger.warning("the Ray cluster has room for %d prover actors, not %d", actors_count, config.env.workers)
-    per_actor_env = dataclasses.replace(config.env, workers=1)
-    actor_config = dataclasses.replace(config, env=per_actor_env)
+    addresses = config.env.pisa_address
+    if addresses:  # a PISA server holds one Isabelle: every address belongs to exactly one actor
+        actors_count = min(actors_count, len(addresses))
     per_actor = max(1, math.ceil(config.run.concurrency / actors_count))
     actor_class = ray.remote(num_cpus=1, max_concurrency=per_actor)(ProverActor)
-    actors = [
-        actor_class.remote(actor_config, model, language, str(graphs_dir) if graphs_dir else None)
-        for _ in range(actors_count)
-    ]
-    placed = [a.__ray_ready__.remote() for a in actors] + ([model.__ray_ready__.remote()] if model else [])
-    ready, _ = await asyncio.to_thread(ray.wait, placed, num_returns=len(placed), timeout=ACTOR_START_TIMEOUT)
-    if len(ready) < len(placed):
+
+    def arguments(slot: int) -> tuple[Any, ...]:
+        actor_config = actor_share(config, slot, actors_count)
+        return (actor_config, model, language, str(graphs_dir) if graphs_dir else None)
+
+    actors: list[Any] = [actor_class.remote(*arguments(slot)) for slot in range(actors_count)]
+    if not await _ready([*actors, *([model] if model else [])]):
         for handle in [*actors, *([model] if model else [])]:
             ray.kill(handle)
         raise RuntimeError(
-            f"Ray could not start {len(placed)} actors within {ACTOR_START_TIMEOUT} s "
+            f"Ray could not start {len(actors) + (model is not None)} actors within {ACTOR_START_TIMEOUT} s "
             f"(cluster resources: {resources}); lower --workers or add nodes."
         )
+    waiting = deque(todo)
+    replacing = [asyncio.Lock() for _ in actors]
 
-    async def one(index: int, theorem: Theorem, attempt: int) -> None:
-        actor = actors[index % len(actors)]
-        try:
-            line = await actor.prove.remote(theorem, attempt)
-        except Exception as error:  # the actor died (crash, out of memory): record it and go on
-            logger.error("%s: prover actor failed: %s", theorem.name, error)
-            reason = f"prover actor failed: {type(error).__name__}: {str(error).splitlines()[0][:300]}"
-            seed = attempt_seed(config, theorem.name, attempt)
-            line = record(theorem, attempt, seed, SearchResult(theorem.name, Status.ERROR, reason=reason))
-        finished(line)
+    async def replace(slot: int, dead: Any) -> None:
+        """A new actor (with its own prover process) in place of a dead one; None in the slot if none starts."""
+        async with replacing[slot]:
+            if actors[slot] is not dead:  # another attempt on the same actor replaced it already
+                return
+            ray.kill(dead)
+            fresh = actor_class.remote(*arguments(slot))
+            if await _ready([fresh]):
+                logger.warning("prover actor %d died; a new one took its place", slot)
+                actors[slot] = fresh
+                return
+            ray.kill(fresh)
+            actors[slot] = None
+            logger.error("prover actor %d died and no new one started within %d s", slot, ACTOR_START_TIMEOUT)
+
+    async def serve(slot: int) -> None:
+        """Prove waiting attempts on one actor slot, one at a time, until none is left."""
+        while waiting and actors[slot] is not None:
+            async with replacing[slot]:  # never send work to an actor being replaced
+                actor = actors[slot]
+            if actor is None or not waiting:
+                return
+            theorem, attempt = waiting.popleft()
+            try:
+                line = await actor.prove.remote(theorem, attempt)
+            except Exception as error:  # the actor died (crash, out of memory, killed): this attempt is lost
+                logger.error("%s: prover actor failed: %s", theorem.name, error)
+                reason = f"prover actor failed: {type(error).__name__}: {str(error).splitlines()[0][:300]}"
+                seed = attempt_seed(config, theorem.name, attempt)
+                finished(record(theorem, attempt, seed, SearchResult(theorem.name, Status.ERROR, reason=reason)))
+                if isinstance(error, ray.exceptions.RayActorError):
+                    await replace(slot, actor)
+                continue
+            finished(line)
 
     try:
-        await asyncio.gather(*(one(i, t, a) for i, (t, a) in enumerate(todo)))
+        await asyncio.gather(*(serve(slot) for slot in range(len(actors)) for _ in range(per_actor)))
+        if waiting:
+            raise RuntimeError(
+                f"every prover actor died and none could be replaced; {len(waiting)} attempts did not run "
+                "(run the same command again to resume them)"
+            )
     finally:
-        await asyncio.gather(*(_close(actor) for actor in actors), return_exceptions=True)
-        for actor in actors:
+        live = [actor for actor in actors if actor is not None]
+        await asyncio.gather(*(_close(actor) for actor in live), return_exceptions=True)
+        for actor in live:
             ray.kill(actor)
         if model is not None:
             ray.kill(model)
+
+
+async def _ready(handles: list[Any]) -> bool:
+    """Whether every actor finished starting within the time allowed (a failed start is not ready)."""
+    try:
+        await asyncio.wait_for(asyncio.gather(*(h.__ray_ready__.remote() for h in handles)), ACTOR_START_TIMEOUT)
+    except Exception as error:  # a timeout, or an actor whose constructor failed
+        logger.error("prover actors did not start: %s", error)
+        return False
+    return True
 
 
 async def _close(actor: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import dataclasses
 import logging
@@ -25,6 +26,10 @@ class DSPConfig:
     use_hammer: bool = True
     hammer_timeout: float = 60.0
     timeout: float = 600.0
+    """Seconds for the whole problem (drafting, sketching, checking); past them the record is `budget`."""
+
+
+METHOD = "isabelle sketch check (DSP)"
 
 
 def with_prompt(generator: TacticGenerator, prompt: str) -> TacticGenerator | None:
@@ -60,16 +65,29 @@ class DraftSketchProve:
         stats = SearchStats()
         started = time.monotonic()
         attempts: list[Attempt] = []
+        deadline = asyncio.timeout(self.config.timeout)
         try:
-            result = await self._run(theorem, stats, attempts)
+            async with deadline:
+                result = await self._run(theorem, stats, attempts)
         except Exception as error:
-            logger.exception("draft-sketch-prove on %s failed", theorem.name)
-            result = SearchResult(theorem.name, Status.ERROR, reason=f"{type(error).__name__}: {error}")
+            if isinstance(error, TimeoutError) and deadline.expired():
+                result = await self._out_of_time(theorem)
+            else:
+                logger.exception("draft-sketch-prove on %s failed", theorem.name)
+                result = SearchResult(theorem.name, Status.ERROR, reason=f"{type(error).__name__}: {error}")
         stats.wall_time = time.monotonic() - started
         stats.time_search = max(0.0, stats.wall_time - stats.time_model - stats.time_env)
         result.stats = stats
         result.attempts = attempts
         return result
+
+    async def _out_of_time(self, theorem: Theorem) -> SearchResult:
+        """The problem's time ran out, maybe mid-step: Isabelle ignores that, so a server of ours restarts."""
+        abandon = getattr(self.env, "abandon", None)
+        if abandon is not None:
+            await abandon()
+        reason = f"the problem's time ({self.config.timeout:g} s) ran out"
+        return SearchResult(theorem.name, Status.BUDGET, reason=reason)
 
     async def _generate(self, generator: TacticGenerator, theorem: Theorem, stats: SearchStats) -> list[str]:
         began = time.perf_counter()
@@ -92,20 +110,24 @@ class DraftSketchProve:
                 return SearchResult(theorem.name, Status.FAILED, reason="the model drafted no informal proof")
             theorem = dataclasses.replace(theorem, informal_proof=drafts[0])
         sketches = await self._generate(self.generator, theorem, stats)
+        last = None
         for proof in sketches:
             sketch = f"{theorem.statement}\n{proof}"
             began = time.perf_counter()
             stats.env_calls += 1
-            checked = await self.env.check_sketch(sketch, theorem, self.config)
+            checked = last = await self.env.check_sketch(sketch, theorem, self.config)
             stats.time_env += time.perf_counter() - began
             gaps = "; ".join(
                 f"gap {g.index}: {'closed by ' + g.closed_by if g.closed_by else 'not closed'}" for g in checked.gaps
             )
             attempts.append(Attempt(sketch, checked.success, "; ".join(filter(None, [checked.error, gaps]))))
-            if checked.success:
-                verdict = Verdict(True, f"{len(checked.gaps)} gap(s) filled", "isabelle sketch check (DSP)", "isabelle")
+            replayed = checked.verdict
+            if checked.success and replayed is not None and replayed.ok:  # only the replay makes it a proof
+                message = f"{len(checked.gaps)} gap(s) filled; {replayed.message}"
+                verdict = Verdict(True, message, f"{METHOD}; {replayed.method}", replayed.level)
                 result = SearchResult(theorem.name, Status.PROVED, proof=checked.proof, verified=True, verdict=verdict)
                 result.reason = "; ".join(f"gap {g.index}: {g.closed_by}" for g in checked.gaps)
                 return result
         reasons = " | ".join(a.message for a in attempts) or "the model wrote no sketch"
-        return SearchResult(theorem.name, Status.FAILED, reason=reasons[:2000])
+        refused = None if last is None else Verdict(False, last.error, METHOD, last.level)
+        return SearchResult(theorem.name, Status.FAILED, reason=reasons[:2000], verdict=refused)

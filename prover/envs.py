@@ -97,7 +97,7 @@ def sandbox_state(config: EnvConfig) -> str:
     if config.name == "leandojo":
         return "off: LeanDojo starts its own processes (the REPL verifier, when configured, is contained)"
     if config.name == "isabelle" and config.pisa_address:
-        return f"off: the PISA server at {config.pisa_address} is not started by us"
+        return f"off: the PISA servers at {', '.join(config.pisa_address)} are not started by us"
     return sandbox.describe(config.sandbox)
 
 
@@ -201,4 +201,13 @@ def _isabelle(config: EnvConfig, search: SearchConfig) -> EnvProvider:
             "no PISA server: pass --pisa-address HOST:PORT of a running one, or --pisa-jar PATH to start our own "
             "(`prover setup isabelle` says how to get Isabelle2022, Java 11, the jar and the heaps)"
         )
-    return IsabelleProvider(settings, ports=config.pisa_ports, address=config.pisa_address)
+    for address in config.pisa_address:
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit():
+            raise EnvUnavailable(f"--pisa-address {address!r} is not HOST:PORT (several: HOST:PORT,HOST:PORT)")
+        if config.pisa_address.count(address) > 1:
+            raise EnvUnavailable(
+                f"--pisa-address names {address} twice: a PISA server holds one Isabelle and checks one problem "
+                "at a time, so list each server once (run more servers for more parallel checks)"
+            )
+    return IsabelleProvider(settings, ports=config.pisa_ports, addresses=config.pisa_address)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prover.results import MANIFEST, RESULTS, ResultsFile, counts_as_proved, level_rates, required_level
+from prover.results import MANIFEST, RESULTS, counts_as_proved, level_rates, read_records, required_level
 
 # miniF2F's problem sources, by name prefix (the longer prefix first).
 CATEGORIES: tuple[str, ...] = (
@@ -59,26 +59,28 @@ def failure_reason(record: dict[str, Any]) -> str:
 
 @dataclass
 class Run:
-    """The records of one run directory, by theorem."""
+    """The records of one run directory, by theorem, and the lines of its results that were skipped."""
 
     path: Path
     records: list[dict[str, Any]]
     by_name: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     required_level: str | None = None
     """The verification level the run asked for (`kernel` counts only kernel-checked proofs)."""
+    skipped: list[tuple[int, str]] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: str | Path) -> Run:
+        """Read a run directory's results without changing them (a run may be writing them now)."""
         path = Path(path)
         if not (path / RESULTS).exists():
             raise FileNotFoundError(f"{path} has no {RESULTS}: not a run directory of `prover prove`")
-        records = ResultsFile(path).records
+        read = read_records(path / RESULTS)
         by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for record in records:
+        for record in read.records:
             by_name[record["name"]].append(record)
         manifest = path / MANIFEST
         required = required_level(json.loads(manifest.read_text())) if manifest.is_file() else None
-        return cls(path, records, dict(by_name), required)
+        return cls(path, read.records, dict(by_name), required, read.skipped)
 
     def proved(self, record: dict[str, Any]) -> bool:
         return counts_as_proved(record, self.required_level)
@@ -120,7 +122,7 @@ class Run:
         """Theorems solved within a budget of ``stat`` (expansions or wall_time), as (budget, solved)."""
         costs = []
         for records in self.by_name.values():
-            spent = [r.get("stats", {}).get(stat, 0) for r in records if self.proved(r)]
+            spent = [(r.get("stats") or {}).get(stat) or 0 for r in records if self.proved(r)]
             if spent:
                 costs.append(min(spent))
         costs.sort()
@@ -132,7 +134,7 @@ class Run:
 
     def time_split(self) -> dict[str, float]:
         totals = {
-            k: sum(r.get("stats", {}).get(k, 0.0) for r in self.records)
+            k: sum((r.get("stats") or {}).get(k) or 0.0 for r in self.records)
             for k in ("time_model", "time_env", "time_search")
         }
         whole = sum(totals.values()) or 1.0
@@ -152,6 +154,7 @@ class Run:
             "pass_at_k": self.pass_at(),
             "failures": dict(self.failures()),
             "time_split": self.time_split(),
+            "skipped_lines": [{"line": number, "why": why} for number, why in self.skipped],
         }
 
 
@@ -201,6 +204,10 @@ def markdown(runs: list[Run]) -> str:
     lines.append("")
 
     for run, name in zip(runs, names):
+        if run.skipped:
+            shown = ", ".join(f"line {n} ({why})" for n, why in run.skipped[:20])
+            more = f" and {len(run.skipped) - 20} more" if len(run.skipped) > 20 else ""
+            lines.extend([f"## Skipped lines of {RESULTS}: {name}", "", f"{shown}{more}", ""])
         lines.extend([f"## Failures and time: {name}", "", "| reason | attempts |", "|---|---|"])
         lines.extend(f"| {reason} | {count} |" for reason, count in run.failures().most_common())
         split = run.time_split()
@@ -263,7 +270,8 @@ def write_report(paths: list[str | Path], *, plots: bool = True) -> tuple[str, l
     runs = [Run.load(p) for p in paths]
     out_dir = runs[0].path
     text = markdown(runs)
-    (out_dir / "report.md").write_text(text)
+    # Theorem names are the benchmark's text: whatever they hold, the files stay valid UTF-8.
+    (out_dir / "report.md").write_text(text, encoding="utf-8", errors="backslashreplace")
     (out_dir / "report.json").write_text(json.dumps([r.summary() for r in runs], indent=2) + "\n")
     files = [out_dir / "report.md", out_dir / "report.json"]
     if plots:

@@ -19,38 +19,18 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from prover import __version__
-from prover.attempt import prove_attempt
+from prover import __version__, resume
+from prover.attempt import error_record, prove_attempt
 from prover.benchmarks import Benchmark, load_benchmark
 from prover.config import ConfigError, ProveConfig
 from prover.envs import ENVIRONMENTS, EnvProvider, build_env, sandbox_state
 from prover.models import GENERATORS, PROMPTS, build_generator
-from prover.results import MANIFEST, SUMMARY, ResultsFile, required_level, summarize, write_json
+from prover.results import MANIFEST, SUMMARY, ResultsFile, RunLock, required_level, summarize, write_json
 from search import TacticGenerator, Theorem
 
 logger = logging.getLogger(__name__)
 
 PACKAGES = ("torch", "transformers", "vllm", "ray", "lean-dojo", "grpcio")
-
-# What a record depends on: resuming a run directory with any of these changed is refused.
-# (Which theorems run, how many at once and where the processes live may change freely.)
-RESULT_FIELDS: dict[str, tuple[str, ...] | None] = {
-    "search": None,  # all of it
-    "generator": (
-        "name",
-        "model",
-        "prompt",
-        "samples",
-        "decoding",
-        "temperature",
-        "top_p",
-        "max_new_tokens",
-        "tactics",
-        "api",
-    ),
-    "env": ("name", "axioms"),
-    "run": ("benchmark", "strategy", "attempts", "seed", "draft"),
-}
 
 
 def package_versions() -> dict[str, str | None]:
@@ -65,15 +45,6 @@ def package_versions() -> dict[str, str | None]:
 
 def default_run_dir() -> Path:
     return Path("runs") / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-
-
-def result_fingerprint(config_dict: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The part of a configuration the records depend on."""
-    out: dict[str, Any] = {}
-    for section, fields in RESULT_FIELDS.items():
-        values = config_dict.get(section, {})
-        out[section] = dict(values) if fields is None else {f: values.get(f) for f in fields}
-    return json.loads(json.dumps(out))  # tuples and lists compare alike
 
 
 class Runner:
@@ -103,26 +74,25 @@ class Runner:
         PROMPTS.get(self.config.generator.prompt)
         ENVIRONMENTS.get(self.config.env.name)
 
-    def _check_resume(self, benchmark: Benchmark) -> None:
+    def _check_resume(self, benchmark: Benchmark, now: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
+        """The previous manifest and what this run changes; refused unless nothing or ``force_resume``."""
         path = self.run_dir / MANIFEST
         if not path.exists():
-            return
-        previous = json.loads(path.read_text())
-        before = result_fingerprint(previous.get("config", {}))
-        now = result_fingerprint(self.config.to_dict())
-        changed = [
-            f"{section}.{key}: {before[section].get(key)!r} -> {now[section].get(key)!r}"
-            for section in now
-            for key in sorted(set(now[section]) | set(before.get(section, {})))
-            if before.get(section, {}).get(key) != now[section].get(key)
-        ]
-        if previous.get("benchmark", {}).get("sha256") not in (None, benchmark.sha256):
-            changed.append("the benchmark file's contents changed")
-        if changed:
+            return None, []
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ConfigError(f"{path} is not a readable manifest ({error}); use another --out") from None
+        changed = resume.differences(previous, now, benchmark.sha256)
+        if changed and not self.config.run.force_resume:
             raise ConfigError(
                 f"{self.run_dir} holds results of a different configuration ({'; '.join(changed)}). "
-                "Use another --out, or the same settings to resume."
+                "Use another --out, or the same settings to resume (--force-resume to mix them, noted in "
+                "the manifest)."
             )
+        if changed:
+            logger.warning("resuming %s with different settings (forced): %s", self.run_dir, "; ".join(changed))
+        return previous, changed
 
     async def run(self) -> dict[str, Any]:
         cfg = self.config
@@ -133,10 +103,25 @@ class Runner:
         )
         if not benchmark.theorems:
             raise ConfigError(f"{cfg.run.benchmark}: no theorem selected (check --names, --limit, the split)")
-        self._check_resume(benchmark)
         todo_env = self._env if self._env is not None or cfg.run.ray else build_env(cfg.env, cfg.search)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            with RunLock(self.run_dir):  # one run writes to a directory at a time
+                return await self._run_locked(benchmark, todo_env)
+        finally:
+            if todo_env is not None and self._env is None:
+                await todo_env.close()
+
+    async def _run_locked(self, benchmark: Benchmark, todo_env: EnvProvider | None) -> dict[str, Any]:
+        cfg = self.config
+        versions = {**package_versions(), **getattr(todo_env, "versions", {})}
+        now = resume.settings(cfg.to_dict(), versions)
+        previous, changed = self._check_resume(benchmark, now)
         results = ResultsFile(self.run_dir)
+        if results.skipped:
+            logger.warning(
+                "%s: %d invalid lines are ignored and their attempts run again", results.path, len(results.skipped)
+            )
         done = results.done()
         todo = [
             (theorem, attempt)
@@ -146,8 +131,9 @@ class Runner:
         ]
         if done:
             logger.info("resuming %s: %d attempts done, %d to run", self.run_dir, len(done), len(todo))
-        versions = {**package_versions(), **getattr(todo_env, "versions", {})}
-        write_json(self.run_dir / MANIFEST, self._manifest(benchmark, versions))
+        manifest = self._manifest(benchmark, versions)
+        manifest["history"] = resume.history(previous, now, changed)
+        write_json(self.run_dir / MANIFEST, manifest)
         if self.on_start is not None:
             self.on_start(len(done), len(todo))
 
@@ -165,8 +151,6 @@ class Runner:
             else:
                 assert todo_env is not None
                 await self._run_local(todo_env, benchmark, todo, finished)
-        elif todo_env is not None and self._env is None:
-            await todo_env.close()
         summary = summarize(results.records, required_level(self._manifest_config()))
         summary["wall_time"] = time.monotonic() - started
         summary["run_dir"] = str(self.run_dir)
@@ -187,25 +171,38 @@ class Runner:
         todo: list[tuple[Theorem, int]],
         finished: Callable[[dict[str, Any]], None],
     ) -> None:
+        """Every attempt on this event loop; each ends in exactly one record, or none when the run is stopped.
+
+        An exception in one attempt is that attempt's `error` record. When the run itself stops (it
+        is cancelled, or a record cannot be written), the attempts in flight are cancelled and
+        awaited before the environment closes, so none of them is recorded as finished.
+        """
         cfg = self.config
-        try:
-            generator = self._generator or build_generator(cfg.generator, benchmark.theorems[0].language)
-            drafter = None
-            if cfg.run.strategy == "dsp":
-                from prover.dsp import with_prompt
+        generator = self._generator or build_generator(cfg.generator, benchmark.theorems[0].language)
+        drafter = None
+        if cfg.run.strategy == "dsp":
+            from prover.dsp import with_prompt
 
-                drafter = with_prompt(generator, "dsp-draft")
-            limit = asyncio.Semaphore(max(1, cfg.run.concurrency))
+            drafter = with_prompt(generator, "dsp-draft")
+        limit = asyncio.Semaphore(max(1, cfg.run.concurrency))
 
-            async def one(theorem: Theorem, attempt: int) -> None:
-                async with limit:
+        async def one(theorem: Theorem, attempt: int) -> None:
+            async with limit:
+                try:
                     line = await prove_attempt(cfg, env, generator, theorem, attempt, self._graphs_dir(), drafter)
-                finished(line)
+                except Exception as error:  # this attempt's failure, not the run's
+                    logger.exception("%s: attempt %d failed", theorem.name, attempt)
+                    line = error_record(cfg, theorem, attempt, error)
+            finished(line)
 
-            await asyncio.gather(*(one(t, a) for t, a in todo))
-        finally:
-            if self._env is None:
-                await env.close()
+        try:
+            async with asyncio.TaskGroup() as group:
+                for theorem, attempt in todo:
+                    group.create_task(one(theorem, attempt))
+        except BaseExceptionGroup as failures:
+            if len(failures.exceptions) == 1:  # the run's own error, as the caller knows it
+                raise failures.exceptions[0] from None
+            raise
 
     def _manifest_config(self) -> dict[str, Any]:
         return {"config": self.config.to_dict()}
@@ -218,16 +215,6 @@ class Runner:
             "theorems": len(benchmark.theorems),
             "versions": versions,
             "sandbox": sandbox_state(cfg.env),
-            "model": {"id": cfg.generator.model, "revision": _model_revision(cfg.generator.model)},
+            "model": {"id": cfg.generator.model, "revision": resume.model_revision(cfg.generator.model)},
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-
-
-def _model_revision(model: str | None) -> str | None:
-    """The commit of a local Hugging Face snapshot, when the model path names one."""
-    if not model:
-        return None
-    path = Path(model)
-    if path.parent.name == "snapshots":
-        return path.name
-    return None

@@ -27,6 +27,7 @@ from search.types import (
     TimedOut,
     Verdict,
     VerificationLevel,
+    request_seed,
 )
 from search.whole_proof import WholeProofConfig, WholeProofSearch
 
@@ -55,4 +56,5 @@ __all__ = [
     "VerificationLevel",
     "WholeProofConfig",
     "WholeProofSearch",
+    "request_seed",
 ]

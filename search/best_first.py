@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 from search.protocols import ProofEnv, TacticGenerator
-from search.tactics import GIVE_UP_WORDS, ForbiddenWords, normalize_tactic
+from search.tactics import (
+    DEFAULT_MAX_TACTIC_CHARS,
+    GIVE_UP_WORDS,
+    ForbiddenWords,
+    normalize_tactic,
+    printable,
+    score_problem,
+    text_problem,
+)
 from search.tree import Edge, EdgeKind, Node, NodeStatus, propagate_dead, propagate_proved
 from search.types import (
     Candidate,
@@ -27,6 +35,7 @@ from search.types import (
     TacticRequest,
     Theorem,
     TimedOut,
+    request_seed,
 )
 
 logger = logging.getLogger(__name__)
@@ -54,12 +63,21 @@ class SearchConfig:
     forbidden: tuple[str, ...] = ()
     """Words that drop a candidate, on top of sorry / admit / oops."""
     keep_graph: bool = False
+    max_tactic_chars: int | None = None
+    """Longer model text is a failed edge, never sent to the prover (None: 4096 for tactics, 65536 for
+    whole proofs)."""
+    max_candidates: int | None = None
+    """Candidates tried per expansion, whatever the generator returns (the runner sets ``--samples``)."""
 
     def __post_init__(self) -> None:
         if self.scoring not in SCORINGS:
             raise ValueError(f"Unknown scoring {self.scoring!r}; choose one of {', '.join(SCORINGS)}.")
         if self.timeout <= 0 or self.tactic_timeout <= 0:
             raise ValueError("timeout and tactic_timeout must be positive seconds")
+        for name in ("max_tactic_chars", "max_candidates"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be at least 1, not {value}")
 
 
 class _BudgetExhausted(Exception):
@@ -69,12 +87,18 @@ class _BudgetExhausted(Exception):
 
 
 class BestFirstSearch:
-    """Expands the most promising open proof state until a verified proof or a budget ends it."""
+    """Expands the most promising open proof state until a verified proof or a budget ends it.
 
-    def __init__(self, env: ProofEnv, generator: TacticGenerator, config: SearchConfig | None = None) -> None:
+    ``seed`` seeds the generation of every expansion (see `request_seed`); None leaves it unseeded.
+    """
+
+    def __init__(
+        self, env: ProofEnv, generator: TacticGenerator, config: SearchConfig | None = None, seed: int | None = None
+    ) -> None:
         self.env = env
         self.generator = generator
         self.config = config or SearchConfig()
+        self.seed = seed
         self._forbidden = ForbiddenWords(GIVE_UP_WORDS + tuple(self.config.forbidden))
 
     async def search(self, theorem: Theorem) -> SearchResult:
@@ -89,6 +113,7 @@ class _Run:
         self.env = owner.env
         self.generator = owner.generator
         self.config = owner.config
+        self.seed = owner.seed
         self.forbidden = owner._forbidden
         self.theorem = theorem
         self.stats = SearchStats()
@@ -156,7 +181,11 @@ class _Run:
         """Expand one node; return the result once a proof passes verification."""
         self.stats.expansions += 1
         node.expanded = True
-        candidates = await self._propose(TacticRequest(node.goals.text, self.theorem, node.tactic_path()))
+        seed = request_seed(self.seed, self.stats.expansions)
+        request = TacticRequest(node.goals.text, self.theorem, node.tactic_path(), seed=seed)
+        candidates, refused = await self._propose(request)
+        for candidate, reason in refused:  # model text that must not reach the prover: a failed edge
+            node.add_edge(candidate, EdgeKind.FAILED, None, f"refused before the prover: {reason}")
         budget = self.config.max_env_calls
         if budget is not None:
             candidates = candidates[: max(0, budget - self.stats.env_calls)]
@@ -181,25 +210,44 @@ class _Run:
             propagate_dead(node)
         return None
 
-    async def _propose(self, request: TacticRequest) -> list[Candidate]:
+    async def _propose(self, request: TacticRequest) -> tuple[list[Candidate], list[tuple[Candidate, str]]]:
         started = time.perf_counter()
         (proposed,) = await self.generator.propose([request])
         self.stats.time_model += time.perf_counter() - started
         self.stats.model_calls += 1
-        self.stats.tokens += sum(c.num_tokens for c in proposed)
+        self.stats.tokens += sum(c.num_tokens for c in proposed if score_problem(0.0, c.num_tokens) is None)
         return self._filter(proposed)
 
-    def _filter(self, proposed: Sequence[Candidate]) -> list[Candidate]:
-        """Drop empty, duplicate and forbidden candidates, keeping the generator's order."""
+    def _filter(self, proposed: Sequence[Candidate]) -> tuple[list[Candidate], list[tuple[Candidate, str]]]:
+        """The candidates to try and those refused with the reason, at most ``max_candidates`` in all.
+
+        Empty, duplicate and forbidden candidates are dropped, as are candidates whose score is
+        not a finite number (they could never be ranked); text that cannot be sent to a prover
+        (too long, not valid Unicode, not text) is refused. The generator's order is kept.
+        """
+        limit = self.config.max_tactic_chars or DEFAULT_MAX_TACTIC_CHARS
+        cap = self.config.max_candidates
         seen: set[str] = set()
         kept: list[Candidate] = []
+        refused: list[tuple[Candidate, str]] = []
         for candidate in proposed:
+            if cap is not None and len(kept) + len(refused) >= cap:
+                break
+            problem = score_problem(candidate.logprob, candidate.num_tokens)
+            if problem is not None:
+                logger.warning("%s: dropped a candidate: %s", self.theorem.name, problem)
+                continue
+            problem = text_problem(candidate.tactic, limit)
+            if problem is not None:
+                shown = Candidate(printable(candidate.tactic), candidate.logprob, candidate.num_tokens)
+                refused.append((shown, problem))
+                continue
             tactic = normalize_tactic(candidate.tactic)
             if not tactic or tactic in seen or self.forbidden.reason(tactic) is not None:
                 continue
             seen.add(tactic)
             kept.append(Candidate(tactic, candidate.logprob, candidate.num_tokens))
-        return kept
+        return kept, refused
 
     async def _env_call(self, awaitable):  # type: ignore[no-untyped-def]
         started = time.perf_counter()
@@ -251,6 +299,9 @@ class _Run:
             priority = self._priority(score, node.depth + 1)
             if not child.expanded and child.status is NodeStatus.OPEN and priority > child.priority:
                 child.score, child.depth, child.priority, child.parent = score, node.depth + 1, priority, edge
+                # The state of the new path, not the first one: the tactics applied to this node, the
+                # tactics the model is shown and the proof sent to the check must all follow one path.
+                child.goals = outcome
                 self._push(child)
             return edge
         if isinstance(outcome, Proved):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,15 +59,34 @@ def write_graph(graph: nx.MultiDiGraph, path: str | Path, fmt: str | None = None
 
     path = Path(path)
     fmt = (fmt or path.suffix.lstrip(".")).lower()
-    if fmt == "json":
-        path.write_text(json.dumps(nx.node_link_data(graph, edges="edges"), indent=1))
+    if fmt == "json":  # every non-ASCII character escaped: model text may hold lone surrogates
+        path.write_text(json.dumps(nx.node_link_data(graph, edges="edges"), indent=1, ensure_ascii=True))
     elif fmt == "graphml":
-        nx.write_graphml(graph, path)
+        nx.write_graphml(_xml_safe(graph), path)
     elif fmt == "dot":
-        path.write_text(_to_dot(graph))
+        path.write_text(_to_dot(graph), encoding="ascii")
     else:
         raise ValueError(f"Unknown graph format {fmt!r}; choose one of {', '.join(FORMATS)}.")
     return path
+
+
+_XML_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """A copy whose text attributes XML 1.0 can hold: control characters and lone surrogates escaped."""
+
+    def clean(value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        return _XML_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", value)
+
+    copy = graph.copy()
+    for _, data in copy.nodes(data=True):
+        data.update({k: clean(v) for k, v in data.items()})
+    for _, _, data in copy.edges(data=True):
+        data.update({k: clean(v) for k, v in data.items()})
+    return copy
 
 
 def _to_dot(graph: nx.MultiDiGraph) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -114,6 +115,18 @@ class TacticRequest:
     tactics: tuple[str, ...] = ()
     prefix: str = ""
     """Text the tactic must start with (LeanCopilot's prefix); the model continues it."""
+    seed: int | None = None
+    """Seed of this generation (from the attempt's seed and the expansion, see `request_seed`);
+    None leaves sampling unseeded."""
+
+
+def request_seed(seed: int | None, expansion: int) -> int | None:
+    """The seed of the generation for ``expansion`` of a search seeded with ``seed`` (31 bits, so any
+    server takes it); None when the search has no seed."""
+    if seed is None:
+        return None
+    digest = hashlib.sha256(f"{seed}:{expansion}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") >> 1
 
 
 class Status(enum.StrEnum):

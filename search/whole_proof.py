@@ -8,8 +8,16 @@ import time
 from dataclasses import dataclass
 
 from search.protocols import ProofEnv, TacticGenerator
-from search.tactics import GIVE_UP_WORDS, ForbiddenWords, normalize_tactic
-from search.types import Attempt, SearchResult, SearchStats, Status, TacticRequest, Theorem
+from search.tactics import (
+    DEFAULT_MAX_PROOF_CHARS,
+    GIVE_UP_WORDS,
+    ForbiddenWords,
+    normalize_tactic,
+    printable,
+    score_problem,
+    text_problem,
+)
+from search.types import Attempt, SearchResult, SearchStats, Status, TacticRequest, Theorem, request_seed
 
 logger = logging.getLogger(__name__)
 
@@ -23,15 +31,25 @@ class WholeProofConfig:
     stop_at_first: bool = False
     """Stop verifying at the first proof that passes; off by default so pass@k sees every sample."""
     forbidden: tuple[str, ...] = ()
+    max_proof_chars: int = DEFAULT_MAX_PROOF_CHARS
+    """A longer sampled proof is a dropped attempt, never sent to the prover."""
+    max_candidates: int | None = None
+    """Sampled proofs checked per theorem, whatever the generator returns (the runner sets ``--samples``)."""
 
 
 class WholeProofSearch:
-    """Samples complete proofs of a theorem in one generator call and checks each whole."""
+    """Samples complete proofs of a theorem in one generator call and checks each whole.
 
-    def __init__(self, env: ProofEnv, generator: TacticGenerator, config: WholeProofConfig | None = None) -> None:
+    ``seed`` seeds that call (see `request_seed`); None leaves it unseeded.
+    """
+
+    def __init__(
+        self, env: ProofEnv, generator: TacticGenerator, config: WholeProofConfig | None = None, seed: int | None = None
+    ) -> None:
         self.env = env
         self.generator = generator
         self.config = config or WholeProofConfig()
+        self.seed = seed
         self._forbidden = ForbiddenWords(GIVE_UP_WORDS + tuple(self.config.forbidden))
 
     async def search(self, theorem: Theorem) -> SearchResult:
@@ -65,13 +83,20 @@ class WholeProofSearch:
 
     async def _sample_and_check(self, theorem: Theorem, stats: SearchStats, attempts: list[Attempt]) -> None:
         began = time.perf_counter()
-        (candidates,) = await self.generator.propose([TacticRequest(theorem.statement, theorem)])
+        request = TacticRequest(theorem.statement, theorem, seed=request_seed(self.seed, 0))
+        (candidates,) = await self.generator.propose([request])
         stats.time_model += time.perf_counter() - began
         stats.model_calls += 1
-        stats.tokens += sum(c.num_tokens for c in candidates)
-        proofs = [normalize_tactic(c.tactic) for c in candidates]
+        stats.tokens += sum(c.num_tokens for c in candidates if score_problem(0.0, c.num_tokens) is None)
+        if self.config.max_candidates is not None:
+            candidates = candidates[: self.config.max_candidates]
         checkable: list[tuple[int, str]] = []
-        for index, proof in enumerate(proofs):
+        for index, candidate in enumerate(candidates):
+            problem = text_problem(candidate.tactic, self.config.max_proof_chars)
+            if problem is not None:  # model text is data: recorded, never sent
+                attempts.append(Attempt(printable(candidate.tactic), False, f"dropped: {problem}"))
+                continue
+            proof = normalize_tactic(candidate.tactic)
             forbidden = self._forbidden.reason(proof)
             if not proof or forbidden is not None:
                 attempts.append(Attempt(proof, False, f"dropped: uses {forbidden}" if forbidden else "empty"))

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 
 from search import Candidate, TacticGenerator, TacticRequest
+
+logger = logging.getLogger(__name__)
+
+Answer = list[Candidate] | Exception
 
 
 class BatchingGenerator:
@@ -14,6 +19,11 @@ class BatchingGenerator:
     A request waits at most ``window`` seconds for others; while ``concurrency``
     calls are already running, requests queue and leave together as soon as one
     returns, so the batch grows exactly when the model is the bottleneck.
+
+    Failures are per request: a generator with ``propose_each`` answers each request with its
+    candidates or its own exception; for any other generator, a failed batch is asked again one
+    request at a time, so one bad prompt (over the context length, refused by a server) fails
+    only its own request.
     """
 
     def __init__(
@@ -97,20 +107,59 @@ class BatchingGenerator:
     ) -> None:
         try:
             self.calls += 1
-            results = await self.inner.propose([request for request, _ in batch])
-            if len(results) != len(batch):
-                raise RuntimeError(f"generator answered {len(results)} lists for {len(batch)} requests")
-            for (_, future), candidates in zip(batch, results):
-                if not future.done():
-                    future.set_result(candidates)
-        except BaseException as error:
-            failure = error if isinstance(error, Exception) else RuntimeError("the model call was cancelled")
+            answers = await self._answers([request for request, _ in batch])
+            for (_, future), answer in zip(batch, answers):
+                if future.done():
+                    continue
+                if isinstance(answer, Exception):
+                    future.set_exception(answer)
+                else:
+                    future.set_result(answer)
+        except Exception as error:  # propose_each itself broke: no answer for anyone in the batch
             for _, future in batch:
                 if not future.done():
-                    future.set_exception(failure)
-            if not isinstance(error, Exception):
-                raise
+                    future.set_exception(error)
+        except BaseException:
+            # The call was stopped (a shutdown): the waiting searches are stopped too, never failed,
+            # so none of them is recorded as finished.
+            for _, future in batch:
+                future.cancel()
+            raise
         finally:
             self._in_flight -= 1
             if self._pending:
                 self._flush(loop)  # these waited while the model was busy: no further window
+
+    async def _answers(self, requests: list[TacticRequest]) -> list[Answer]:
+        """Each request's candidates, or the exception that request alone failed with."""
+        each = getattr(self.inner, "propose_each", None)
+        if each is not None:
+            answers = list(await each(requests))
+        else:
+            try:
+                answers = list(await self.inner.propose(requests))
+            except Exception as error:
+                if len(requests) == 1:
+                    return [error]
+                logger.warning("a batch of %d requests failed (%s); asking one at a time", len(requests), error)
+                return list(await asyncio.gather(*(self._alone(r) for r in requests)))
+        if len(answers) != len(requests):
+            failure = RuntimeError(f"generator answered {len(answers)} lists for {len(requests)} requests")
+            return [failure] * len(requests)
+        return [_checked(answer) for answer in answers]
+
+    async def _alone(self, request: TacticRequest) -> Answer:
+        try:
+            (answer,) = await self.inner.propose([request])
+        except Exception as error:
+            return error
+        return _checked(answer)
+
+
+def _checked(answer: object) -> Answer:
+    """A generator's answer to one request, or why it is not a list of candidates."""
+    if isinstance(answer, Exception):
+        return answer
+    if not isinstance(answer, list | tuple) or not all(isinstance(c, Candidate) for c in answer):
+        return TypeError(f"generator answered {type(answer).__name__}, not a list of candidates")
+    return list(answer)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import logging
+import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from prover.models.prompts import PromptFormat, rank_unique
@@ -125,7 +128,7 @@ class HFGenerator:
             options.update(stop_strings=list(self.prompt.stop), tokenizer=tokenizer)
         if stop is not None:
             options.update(stopping_criteria=_stopped_by(stop))
-        with self._lock, torch.inference_mode():
+        with self._lock, torch.inference_mode(), self._seeded(torch, requests):
             out = self.model.generate(**encoded, **options)
             beam_indices = out.beam_indices if self.decoding == "beam" else None
             scores = self.model.compute_transition_scores(out.sequences, out.logits, beam_indices, True)
@@ -136,6 +139,25 @@ class HFGenerator:
             rank_unique(self._candidate(request, generated[row], scores_list[row]) for row in range(i * k, (i + 1) * k))
             for i, request in enumerate(requests)
         ]
+
+    @contextlib.contextmanager
+    def _seeded(self, torch: Any, requests: list[TacticRequest]) -> Iterator[None]:
+        """Sampling from the requests' seeds (torch's own random state is put back after).
+
+        One request: its seed. Several in one batch: a seed made of all of theirs, so the samples
+        depend on which requests share the batch. Any request without a seed: unseeded.
+        """
+        seeds = [r.seed for r in requests]
+        if self.decoding != "sample" or any(s is None for s in seeds):
+            yield
+            return
+        joint = int.from_bytes(hashlib.sha256(repr(seeds).encode()).digest()[:8], "big")
+        seed = seeds[0] if len(seeds) == 1 else joint
+        device = self.model.device
+        devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            yield
 
     async def encode(self, texts: Sequence[str]) -> list[list[float]]:
         """Mean-pooled last hidden states (the encoder's, for an encoder-decoder): LeanCopilot's /encode."""
@@ -160,7 +182,7 @@ class HFGenerator:
         if not tactic:
             return None
         logprob = float(sum(scores[:length]))
-        if logprob != logprob or logprob == float("-inf"):  # NaN or impossible: not a candidate
+        if not math.isfinite(logprob):  # NaN, impossible or infinite: such a score cannot rank anything
             return None
         return Candidate(tactic, logprob, length)
 

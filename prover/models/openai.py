@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import random
 from collections.abc import Sequence
@@ -64,7 +65,19 @@ class OpenAIGenerator:
         return cls(endpoint, model, prompt, api_key=os.environ.get(api_key_env) or None, **options)
 
     async def propose(self, requests: Sequence[TacticRequest]) -> list[list[Candidate]]:
-        return list(await asyncio.gather(*(self._one(r) for r in requests)))
+        answers = await self.propose_each(requests)
+        failure = next((a for a in answers if isinstance(a, Exception)), None)
+        if failure is not None:
+            raise failure
+        return answers  # type: ignore[return-value]
+
+    async def propose_each(self, requests: Sequence[TacticRequest]) -> list[list[Candidate] | Exception]:
+        """Each request's candidates, or the error the server gave for that request alone."""
+        answers = await asyncio.gather(*(self._one(r) for r in requests), return_exceptions=True)
+        for answer in answers:
+            if isinstance(answer, BaseException) and not isinstance(answer, Exception):
+                raise answer  # cancelled: not one request's failure
+        return list(answers)  # type: ignore[arg-type]
 
     async def close(self) -> None:
         if self._client is not None:
@@ -83,6 +96,8 @@ class OpenAIGenerator:
         }
         if self.prompt.stop:
             body["stop"] = list(self.prompt.stop)
+        if request.seed is not None:
+            body["seed"] = request.seed  # honoured per request by vLLM and SGLang, best effort by hosted APIs
         if self.api == "chat":
             body["messages"] = [{"role": "user", "content": text}]
             body["logprobs"] = True
@@ -93,22 +108,36 @@ class OpenAIGenerator:
 
     async def _one(self, request: TacticRequest) -> list[Candidate]:
         data = await self._post(self.body(request))
-        return rank_unique(self._candidate(request, choice) for choice in data.get("choices") or [])
+        choices = data.get("choices") if isinstance(data, dict) else None
+        if not isinstance(choices, list):
+            raise ServerError(f"{self.url} answered without a list of choices: {str(data)[:200]!r}")
+        return rank_unique(self._candidate(request, c) for c in choices if isinstance(c, dict))
 
     def _candidate(self, request: TacticRequest, choice: dict[str, Any]) -> Candidate | None:
+        """One choice as a candidate; None for a choice that is not text or whose score is not finite."""
         if self.api == "chat":
-            text = (choice.get("message") or {}).get("content") or ""
-            tokens = [t.get("logprob") for t in ((choice.get("logprobs") or {}).get("content") or [])]
+            message = choice.get("message")
+            text = (message.get("content") if isinstance(message, dict) else None) or ""
+            content = _field(choice.get("logprobs"), "content")
+            tokens = [t.get("logprob") if isinstance(t, dict) else t for t in content]
         else:
             text = choice.get("text") or ""
-            tokens = (choice.get("logprobs") or {}).get("token_logprobs") or []
+            tokens = _field(choice.get("logprobs"), "token_logprobs")
+        if not isinstance(text, str):
+            return None
         # A completion continues the prefix; a chat answer is a whole tactic of its own.
         tactic = self.prompt.parse(text) if self.api == "chat" else self.prompt.tactic(request, text)
         if not tactic:
             return None
-        values = [float(v) for v in tokens if v is not None]
+        values = [v for v in tokens if v is not None]
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            return None
+        logprob = float(sum(values))
+        if not math.isfinite(logprob):  # JSON NaN or Infinity: such a score cannot rank anything
+            logger.warning("%s: dropped a choice whose log-probability is %s", self.url, logprob)
+            return None
         # Without logprobs every candidate ties and the server's order decides.
-        return Candidate(tactic, sum(values), max(1, len(tokens) or len(text.split())))
+        return Candidate(tactic, logprob, max(1, len(tokens) or len(text.split())))
 
     async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         if self._client is None:
@@ -134,3 +163,9 @@ class OpenAIGenerator:
             except ValueError:
                 raise ServerError(f"{self.url} answered something that is not JSON: {response.text[:200]!r}") from None
         raise ServerError(f"{self.url} failed after {self.retries + 1} attempts; last error: {last}")
+
+
+def _field(value: object, name: str) -> list[Any]:
+    """``value[name]`` when it is a list, else an empty list (servers leave fields out or null)."""
+    found = value.get(name) if isinstance(value, dict) else None
+    return found if isinstance(found, list) else []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -60,14 +61,20 @@ class VLLMGenerator:
 
     def _sample(self, requests: list[TacticRequest]) -> list[list[Candidate]]:
         prompts = [self.prompt.text(r) for r in requests]
-        params = self._vllm.SamplingParams(
-            n=self.samples,
-            temperature=self.temperature,
-            top_p=self.top_p,
-            max_tokens=self.max_new_tokens,
-            stop=list(self.prompt.stop) or None,
-            logprobs=0,
-        )
+        # One SamplingParams per request: vLLM seeds each request's sampling with its own seed,
+        # whatever else shares the batch.
+        params = [
+            self._vllm.SamplingParams(
+                n=self.samples,
+                temperature=self.temperature,
+                top_p=self.top_p,
+                max_tokens=self.max_new_tokens,
+                stop=list(self.prompt.stop) or None,
+                logprobs=0,
+                seed=request.seed,
+            )
+            for request in requests
+        ]
         outputs = self.llm.generate(prompts, params, use_tqdm=False)
         return [
             self._ranked(request, ((o.text, o.cumulative_logprob or 0.0, len(o.token_ids)) for o in output.outputs))
@@ -93,7 +100,9 @@ class VLLMGenerator:
         return results
 
     def _ranked(self, request: TacticRequest, items: Any) -> list[Candidate]:
+        # A NaN or infinite score cannot rank anything: such a candidate is dropped here.
         return rank_unique(
             Candidate(self.prompt.tactic(request, text), float(logprob), int(num_tokens))
             for text, logprob, num_tokens in items
+            if math.isfinite(logprob)
         )

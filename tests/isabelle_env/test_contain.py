@@ -7,13 +7,8 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("grpc", reason="the isabelle extra (grpcio) is not installed")
-
 import sandbox
-from isabelle_env.client import PisaStepError
-from isabelle_env.server import PisaServer, PisaSettings
 from lean_env.process import split_command
-from tests.isabelle_env import fake_pisa
 from tests.isabelle_env.conftest import SCRIPT, STATEMENT
 from tests.lean_env.test_contain import Listener, escape_targets
 
@@ -30,6 +25,11 @@ def free_port() -> int:
 
 
 async def escape_through_pisa(tmp_path: Path, contained: bool, monkeypatch) -> tuple[dict, Listener, dict]:
+    from isabelle_env.client import PisaStepError
+    from isabelle_env.replay import open_theory
+    from isabelle_env.server import PisaServer, PisaSettings
+    from tests.isabelle_env import fake_pisa
+
     monkeypatch.setenv("LLEMMA_PROVER_TOKEN", "s3cret-token")
     listener = Listener()
     isabelle_home = tmp_path / "isabelle-home"
@@ -45,13 +45,14 @@ async def escape_through_pisa(tmp_path: Path, contained: bool, monkeypatch) -> t
         sandbox=contained,
     )
     server = PisaServer(settings, free_port())
-    theory = tmp_path / "work" / "Interactive.thy"
-    theory.parent.mkdir()
-    theory.write_text("theory Interactive imports Complex_Main begin\n\nend\n")
     try:
         client = await server.start()
-        await client.initialise(settings.isa_path, str(theory.parent), str(theory))  # the server reads the theory
-        await client.step("default", STATEMENT, "s1")
+        # The theory file is written in a host folder the server cannot see; it reads it (as PISA does)
+        # through the inbox, and the folder's name (miniF2F..., which picks HOL) comes along.
+        theory = await open_theory(client, settings.isa_path, tmp_path / "miniF2F-work", ["Complex_Main"], 10)
+        if contained:
+            assert (server._exchange.inbox / "miniF2F-work" / "Interactive.thy").is_file()
+        await client.step(theory, STATEMENT, "s1")
         with pytest.raises(PisaStepError) as caught:
             await client.step("s1", ESCAPE, "s2")
         report = json.loads(str(caught.value).split("PROBE ", 1)[1])
@@ -63,7 +64,9 @@ async def escape_through_pisa(tmp_path: Path, contained: bool, monkeypatch) -> t
 
 
 @needs_bwrap
-async def test_isabelle_ml_in_the_sandbox_cannot_reach_the_network_files_processes_or_secrets(tmp_path, monkeypatch):
+async def test_isabelle_ml_in_the_sandbox_cannot_reach_the_network_files_processes_or_secrets(
+    tmp_path, monkeypatch, grpc
+):
     report, listener, targets = await escape_through_pisa(tmp_path, True, monkeypatch)
     planted, outside = targets["write"]
     assert report["connect"].startswith("denied") and listener.received == []
@@ -74,7 +77,7 @@ async def test_isabelle_ml_in_the_sandbox_cannot_reach_the_network_files_process
     assert report["env"] is None
 
 
-async def test_without_the_sandbox_the_same_ml_escapes(tmp_path, monkeypatch):
+async def test_without_the_sandbox_the_same_ml_escapes(tmp_path, monkeypatch, grpc):
     report, listener, targets = await escape_through_pisa(tmp_path, False, monkeypatch)
     planted, outside = targets["write"]
     assert report["connect"] == "ok: connected" and listener.received == [b"escaped"]
@@ -84,7 +87,10 @@ async def test_without_the_sandbox_the_same_ml_escapes(tmp_path, monkeypatch):
 
 
 @needs_bwrap
-async def test_a_contained_server_is_reached_through_its_socket_and_leaves_nothing_behind(tmp_path):
+async def test_a_contained_server_is_reached_through_its_socket_and_leaves_nothing_behind(tmp_path, grpc):
+    from isabelle_env.server import PisaServer, PisaSettings
+    from tests.isabelle_env import fake_pisa
+
     script = tmp_path / "pisa.json"
     script.write_text(json.dumps(SCRIPT))
     settings = PisaSettings(

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
+
+import pytest
 
 from prover.config import ProveConfig, merge
 from prover.models.prompts import PROMPTS
 from prover.runner import Runner
 from search import Candidate, TacticRequest, Theorem
-from tests.isabelle_env import fake_pisa
-from tests.isabelle_env.conftest import HAVE, SCRIPT, SKETCH, STATEMENT
-
-PROOF = SKETCH.split("\n", 4)[4]  # what the model writes after the statement
-STATEMENT_TEXT = SKETCH.split("\nproof -")[0]
+from tests.isabelle_env.conftest import PROOF, SCRIPT, STATEMENT, STATEMENT_TEXT
 
 
 def free_port() -> int:
@@ -50,31 +49,27 @@ class SketchModel:
         for request in requests:
             proof = PROOF
             if "hangs" in request.theorem.name:
-                proof = PROOF.replace(f"{HAVE} sledgehammer", f"{HAVE} by hang")
+                proof = PROOF.replace("using h0 sledgehammer", "using h0 by hang")
             out.append([Candidate(proof, -1.0, 10)])
         return out
 
 
-class DraftModel:
-    def __init__(self):
-        self.asked = 0
-
-    async def propose(self, requests):
-        self.asked += len(requests)
-        return [[Candidate("Halve both sides.", -1.0, 4)] for _ in requests]
-
-
-def dsp_config(tmp_path, bench, port, **run):
+def dsp_config(tmp_path, bench, port, pid_file=None, **run):
     script = tmp_path / "pisa.json"
     renamed = {k.replace("theorem t:", "theorem NAME:"): v for k, v in SCRIPT["works"].items()}
     names = ("ok", "hangs", "after")
     works = {**SCRIPT["works"], **{k.replace("NAME", n): v for k, v in renamed.items() for n in names}}
     script.write_text(json.dumps({**SCRIPT, "works": works}))
-    command = fake_pisa.command(script)
+    from tests.isabelle_env import fake_pisa  # grpc: only the tests that start a server need it
+
+    command = fake_pisa.command(script, pid_file)
+    # The pid file is the test's window into the server process, which the sandbox (rightly) closes.
+    sandbox = "off" if pid_file is not None else "auto"
+    env = {"pisa_command": command, "pisa_ports": [port], "isa_path": "/opt/Isabelle2022", "sandbox": sandbox}
     return merge(
         ProveConfig(),
         {
-            "env": {"name": "isabelle", "pisa_command": command, "pisa_ports": [port], "isa_path": "/opt/Isabelle2022"},
+            "env": {"name": "isabelle", **env},
             "run": {"benchmark": str(bench), "strategy": "dsp", "out": str(tmp_path / "run"), "concurrency": 1, **run},
             "search": {"tactic_timeout": 1.0},
             "generator": {"prompt": "dsp"},
@@ -98,16 +93,20 @@ async def test_a_hung_step_restarts_the_server_and_the_batch_goes_on(tmp_path):
     assert "Formal:\ntheorem ok:" in PROMPTS.get("dsp").render(model.requests[0])
 
 
-async def test_the_draft_step_writes_the_missing_informal_proof(tmp_path, monkeypatch):
-    from prover import dsp
-
-    bench = problems(tmp_path / "p.jsonl", [row("ok", proof=None)])
-    model, drafter = SketchModel(), DraftModel()
-    config = dsp_config(tmp_path, bench, free_port())
-    monkeypatch.setattr(dsp, "with_prompt", lambda generator, prompt: drafter)  # the model behind the draft prompt
-    await Runner(config, generator=model).run()
-    assert drafter.asked == 1
-    assert model.requests[0].theorem.informal_proof == "Halve both sides."
+async def test_a_problem_past_its_time_is_budget_and_our_server_restarts(tmp_path):
+    bench = problems(tmp_path / "p.jsonl", [row("hangs"), row("after")])
+    pids = tmp_path / "pids"
+    config = dsp_config(tmp_path, bench, free_port(), pid_file=pids)
+    # The step limit is far away: only the problem's own time can end the hung step.
+    config = merge(config, {"search": {"timeout": 3.0, "tactic_timeout": 120.0}}, "test")
+    await Runner(config, generator=SketchModel(), report=False).run()
+    records = {r["name"]: r for r in map(json.loads, (tmp_path / "run" / "results.jsonl").read_text().splitlines())}
+    assert records["hangs"]["status"] == "budget" and "time (3 s) ran out" in records["hangs"]["reason"]
+    assert records["after"]["status"] == "proved"
+    first, second = map(int, pids.read_text().split())  # the stand-in was started twice
+    with pytest.raises(ProcessLookupError):  # and the first one, stuck in the step, is gone
+        os.kill(first, 0)
+    assert first != second
 
 
 def test_prompts_render_and_parse():
@@ -132,38 +131,28 @@ def test_prompts_render_and_parse():
     assert draft.parse("We compute. *)\n\nFormal:") == "We compute."
 
 
-def test_prover_dsp_command(tmp_path):
-    bench = problems(tmp_path / "p.jsonl", [row("ok")])
+def run_dsp_command(tmp_path, rows, *flags: str) -> subprocess.CompletedProcess:
+    """`prover dsp` on these problems, against the PISA stand-in it starts itself; results in tmp_path/cli."""
+    bench = problems(tmp_path / "p.jsonl", rows)
     config = dsp_config(tmp_path, bench, free_port())
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "prover.cli",
-            "dsp",
-            "--benchmark",
-            str(bench),
-            "--pisa-command",
-            config.env.pisa_command,
-            "--pisa-ports",
-            str(config.env.pisa_ports[0]),
-            "--isa-path",
-            "/opt/Isabelle2022",
-            "--generator",
-            "portfolio",
-            "--tactics",
-            PROOF,
-            "--out",
-            str(tmp_path / "cli"),
-        ],
+    pisa = ["--pisa-command", config.env.pisa_command, "--pisa-ports", str(config.env.pisa_ports[0])]
+    where = ["--benchmark", str(bench), "--isa-path", "/opt/Isabelle2022", "--out", str(tmp_path / "cli")]
+    return subprocess.run(
+        [sys.executable, "-m", "prover.cli", "dsp", *where, *pisa, *flags],
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_prover_dsp_command(tmp_path):
+    done = run_dsp_command(tmp_path, [row("ok")], "--generator", "portfolio", "--tactics", PROOF)
     assert done.returncode == 0, done.stderr
     assert "proved 1/1" in done.stdout
     (record,) = map(json.loads, (tmp_path / "cli" / "results.jsonl").read_text().splitlines())
-    assert record["status"] == "proved" and record["verification"]["method"] == "isabelle sketch check (DSP)"
+    verification = record["verification"]
+    assert record["status"] == "proved" and verification["method"].startswith("isabelle sketch check (DSP)")
+    assert verification["level"] == "isabelle" and "replayed in a fresh theory" in verification["method"]
 
 
 def test_without_pisa_the_command_says_what_to_do(tmp_path):

@@ -2,53 +2,46 @@
 
 from __future__ import annotations
 
-from isabelle_env.env import IsabelleEnv, forbidden_step
-from isabelle_env.server import PisaSettings
 from prover.models.portfolio import ISABELLE_TACTICS, PortfolioGenerator
 from search import BestFirstSearch, Failed, GaveUp, Goals, SearchConfig, Status, Theorem
-from tests.isabelle_env.conftest import STATEMENT
+from tests.isabelle_env.conftest import STATEMENT, env_on
+from tests.isabelle_env.fake_pisa import APPLY
 
 THEOREM = Theorem("t", STATEMENT, header="Complex_Main", language="isabelle")
 
 
-class Connected:
-    """A server someone else runs: the fixture's client."""
-
-    def __init__(self, client) -> None:
-        self.client = client
-        self.restarts = 0
-
-    async def start(self):
-        return self.client
-
-
 async def test_portfolio_search_proves_and_verifies(fake_pisa):
     _, client = fake_pisa
-    env = IsabelleEnv(Connected(client), PisaSettings(isa_path="/opt/Isabelle2022"))
+    env = env_on(client)
     result = await BestFirstSearch(env, PortfolioGenerator(ISABELLE_TACTICS), SearchConfig()).search(THEOREM)
     assert result.status is Status.PROVED and result.verified
     assert result.proof == ["by simp"]  # the first heuristic that works, after `by auto` failed
+    assert result.verdict.level == "isabelle" and "x = 2" in result.verdict.message
 
 
 async def test_sledgehammer_as_a_step_records_what_it_found(fake_pisa):
     fake, client = fake_pisa
     fake.works = {}
     fake.hammer = {STATEMENT: "by (metis h0)"}
-    env = IsabelleEnv(Connected(client), PisaSettings(isa_path="/opt/Isabelle2022"))
+    env = env_on(client)
     result = await BestFirstSearch(env, PortfolioGenerator(["by auto", "sledgehammer"]), SearchConfig()).search(THEOREM)
     assert result.status is Status.PROVED and result.proof == ["sledgehammer"]
     assert env.concrete(result.proof) == ["by (metis h0)"]
-    assert any("by (metis h0)" in c for c in fake.commands if c.startswith("<apply to top level state> r"))
+    applied = [c.split(APPLY)[1:] for c in fake.commands if c.startswith(APPLY)]
+    replayed = [step.strip() for _, step, new in applied if new.strip().startswith("v")]
+    assert replayed[-1] == "by (metis h0)"  # the verification replayed what Sledgehammer found
 
 
 async def test_steps_that_prove_nothing_never_run(fake_pisa):
-    _, client = fake_pisa
-    env = IsabelleEnv(Connected(client), PisaSettings(isa_path="/opt/Isabelle2022"))
+    fake, client = fake_pisa
+    env = env_on(client)
     root = await env.start(THEOREM)
     assert isinstance(root, Goals) and "x = 2" in root.text
     assert isinstance(await env.apply(root, "sorry", 5), GaveUp)
-    assert isinstance(await env.apply(root, "by (auto; sorry)", 5), GaveUp)
+    assert isinstance(await env.apply(root, "oops", 5), GaveUp)
+    refused = await env.apply(root, "using [[quick_and_dirty]] by simp", 5)
+    assert isinstance(refused, Failed) and "quick_and_dirty" in refused.message
     assert isinstance(await env.apply(root, "by frobnicate", 5), Failed)
-    assert forbidden_step("ML \\<open>1\\<close>") and forbidden_step("axiomatization where x: False")
-    assert forbidden_step("lemma other: True") and forbidden_step("sledgehammer") is None
-    assert not (await env.verify(THEOREM, ["sorry"])).ok
+    assert not any("sorry" in c or "oops" in c or "quick_and_dirty" in c for c in fake.commands)
+    verdict = await env.verify(THEOREM, ["sorry"])
+    assert not verdict.ok and verdict.level == "screen"

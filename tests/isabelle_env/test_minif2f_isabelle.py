@@ -11,6 +11,8 @@ def test_all_488_theories_load_and_join_their_informal_proofs(shared_data):
     assert len(theorems) == 488
     assert sum(t.split == "valid" for t in theorems) == 244 and sum(t.split == "test" for t in theorems) == 244
     assert all(t.language == "isabelle" and t.statement.startswith(("theorem", "lemma")) for t in theorems)
+    # A statement ends with its proposition (or an `(is ...)` pattern), never with a proof such as `by eval`.
+    assert [t.name for t in theorems if not t.statement.endswith(('"', ")"))] == []
     assert all(t.informal_statement and t.informal_proof for t in theorems)
     assert all("Complex_Main" in t.header or "HOL-Analysis.Analysis" in t.header for t in theorems)
     by_name = {t.name: t for t in theorems}
@@ -27,6 +29,13 @@ def test_theories_with_full_proofs_keep_only_the_statement(shared_data):
     name, statement, imports = parse_thy(text)
     assert name == "aime_1983_p1" and imports == ["Complex_Main"]
     assert statement.endswith('shows "ln w / ln z = 60"') and "proof" not in statement
+
+
+def test_a_proof_on_the_statements_last_line_is_cut_off(shared_data):
+    text = (shared_data / "minif2f" / "isabelle" / "test" / "mathd_numbertheory_127.thy").read_text()
+    assert '(3::nat)" sorry' in text
+    _, statement, _ = parse_thy(text)
+    assert statement == 'theorem mathd_numbertheory_127 :\n  "(\\<Sum> k<101. 2^k) mod 7 = (3::nat)"'
 
 
 def test_isabelle_jsonl(tmp_path):

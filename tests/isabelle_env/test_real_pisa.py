@@ -10,12 +10,16 @@ from isabelle_env.checker import SketchChecker
 from isabelle_env.client import PisaClient
 
 ADDRESS = os.environ.get("PISA_ADDRESS")
-pytestmark = pytest.mark.skipif(not ADDRESS, reason="set PISA_ADDRESS=HOST:PORT of a running PISA server to run this")
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not ADDRESS, reason="set PISA_ADDRESS=HOST:PORT of a running PISA server to run this"),
+]
 
-SKETCH = """theorem real_pisa_check:
+STATEMENT = """theorem real_pisa_check:
   fixes x :: real
   assumes h0: "2 * x = 4"
-  shows "x = 2"
+  shows "x = 2"""
+SKETCH = f"""{STATEMENT}
 proof -
   have "x * 2 = 4" using h0 sledgehammer
   then show ?thesis sledgehammer
@@ -27,8 +31,9 @@ async def test_real_pisa_fills_the_gaps_of_a_sketch():
     try:
         await client.wait_ready(60)
         isa_path = os.environ.get("ISABELLE_PATH", os.path.expanduser("~/Isabelle2022"))
-        result = await SketchChecker(client, isa_path).check(SKETCH, ["Complex_Main"])
+        result = await SketchChecker(client, step_timeout=30).check_fresh(isa_path, SKETCH, STATEMENT, ["Complex_Main"])
         assert result.success, result.error
         assert all(gap.closed_by for gap in result.gaps)
+        assert result.verdict.ok and "x = 2" in result.verdict.message  # the replay printed the proved theorem
     finally:
         await client.close()

@@ -43,9 +43,11 @@ SCRIPT = {
 class FakeRepl:
     """Paths and the command line of one fake REPL set-up."""
 
-    def __init__(self, tmp_path: Path, import_delay: float = 0.0, step_delay: float = 0.0) -> None:
+    def __init__(
+        self, tmp_path: Path, import_delay: float = 0.0, step_delay: float = 0.0, script: dict | None = None
+    ) -> None:
         self.script = tmp_path / "script.json"
-        self.script.write_text(json.dumps(SCRIPT))
+        self.script.write_text(json.dumps(SCRIPT if script is None else script))
         self.log = tmp_path / "header-loads.log"
         self.argv = (
             sys.executable,
@@ -56,6 +58,8 @@ class FakeRepl:
             str(self.log),
             "--import-delay",
             str(import_delay),
+            "--step-delay",
+            str(step_delay),
         )
 
     @property

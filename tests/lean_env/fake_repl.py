@@ -7,14 +7,26 @@ lines followed by a blank line, like the real REPL's. The script (JSON):
 
   {"goals":  {"<statement text without proof>": "<initial goal>"},
    "states": {"<goal text>": {"<tactic>": <step>}},
+   "paths":  {"<JSON list of the tactics from the root>": {"<tactic>": <step>}},
    "axioms": {"<tactic>": ["sorryAx"]}}
+
+Every proof state remembers the tactic path that made it (from its theorem's root); a step
+under "paths" applies only to the state made by exactly that path and wins over "states"
+(two paths can reach the same goal text in states that differ where the text does not show).
 
 A step is a list of goal texts (an empty list proves), or {"error": text} (Lean's
 message form: error + `goals: []` + "Incomplete: contains sorry"), or {"lean_error":
 text} (the `{"message": "Lean error: ..."}` form), or {"fault": "crash" | "hang" |
-"garbage" | "oom"}, or {"sorry": true} (goals closed with a sorry warning), or {"probe": {...}}:
-what a hostile tactic (`by_elab`, `#eval` with IO) would try, reported as a failed tactic whose
-message is `PROBE {json}` (see `probe`).
+"garbage" | "oom"}, or {"sorry": true} (goals closed with a sorry warning), or
+{"allocate": bytes, "goals": [...]} (a tactic that needs that much address space: out of
+memory under a smaller RLIMIT_AS, else the goals), or {"varies": [[goals...], [goals...], ...]}
+(a tactic whose result is not a function of the state, as under a time or heartbeat limit: the
+n-th run in any process gets the n-th list, the last one from then on; runs are counted in
+SCRIPT.runs), or {"huge": N} (one goal of N characters on one reply line), or
+{"per_process": [goals, goals, ...]} (the goals of the Kth process started with this script:
+Lean answering differently after a restart; processes are counted in SCRIPT.starts), or
+{"probe": {...}}: what a hostile tactic (`by_elab`, `#eval` with IO) would try, reported as a
+failed tactic whose message is `PROBE {json}` (see `probe`).
 Each header load (a `cmd` without `env`) appends a line to LOG; with --requests, every
 request is appended to that file as a JSON line. With --lean-path, each `import M` of a
 header needs `M.olean` in a LEAN_PATH folder, as in a real project.
@@ -37,7 +49,9 @@ the real Lean do:
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
+import mmap
 import os
 import re
 import resource
@@ -75,6 +89,8 @@ class FakeRepl:
     def __init__(self, script: dict, log: str | None, import_delay: float, step_delay: float = 0.0) -> None:
         self.goals: dict[str, str] = script.get("goals", {})
         self.states: dict[str, dict] = script.get("states", {})
+        self.paths: dict[str, dict] = script.get("paths", {})
+        self.ordinal = 1  # which process started with this script this is (see count_start)
         self.axioms: dict[str, list[str]] = script.get("axioms", {})
         self.retype: dict[str, str] = script.get("retype", {})
         self.replies: list[dict] = script.get("replies", [])
@@ -82,19 +98,41 @@ class FakeRepl:
         self.log = log
         self.import_delay = import_delay
         self.step_delay = step_delay
+        self.runs_file: str | None = None
         self.next_env = 0
         self.next_state = 0
         self.proof_states: dict[int, str] = {}
+        self.state_paths: dict[int, tuple[str, ...]] = {}
         self.envs: set[int] = set()
         self.decls: dict[int, dict[str, tuple[list[str], str]]] = {}  # env -> name -> (axioms, printed type)
+
+    def count_start(self, script_path: str) -> None:
+        """Count this process in SCRIPT.starts (under a lock: pools start several at once)."""
+        with open(script_path + ".starts", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.seek(0)
+            self.ordinal = len(handle.read().split()) + 1
+            handle.write(f"{os.getpid()}\n")
+
+    def step_for(self, goal: str, path: tuple[str, ...], tactic: str):  # type: ignore[no-untyped-def]
+        """The scripted step of ``tactic`` at a state: by its exact path first, then by its goal text."""
+        by_path = self.paths.get(json.dumps(list(path), ensure_ascii=False), {})
+        if tactic in by_path:
+            return by_path[tactic]
+        step = self.states.get(goal, {}).get(tactic)
+        if isinstance(step, dict) and "per_process" in step:
+            choices = step["per_process"]
+            return choices[min(self.ordinal, len(choices)) - 1]
+        return step
 
     def new_env(self) -> int:
         self.envs.add(self.next_env)
         self.next_env += 1
         return self.next_env - 1
 
-    def new_state(self, goal: str) -> int:
+    def new_state(self, goal: str, path: tuple[str, ...] = ()) -> int:
         self.proof_states[self.next_state] = goal
+        self.state_paths[self.next_state] = path
         self.next_state += 1
         return self.next_state - 1
 
@@ -224,12 +262,14 @@ class FakeRepl:
         used: list[str] = ["propext"]
         current = [goal]
         messages = []
+        path: tuple[str, ...] = ()
         for number, tactic in enumerate(tactics, start=2):
             traced = re.fullmatch(r'trace "((?:[^"\\]|\\.)*)"', tactic)
             if traced:  # `trace "..."` logs its text as an info message and changes nothing
                 messages.append(self.message("info", json.loads(f'"{traced.group(1)}"'), number))
                 continue
-            step = self.states.get(current[0], {}).get(tactic) if current else None
+            step = self.step_for(current[0], path, tactic) if current else None
+            path = (*path, tactic)
             step = self.check_faults.get(tactic, step)
             if isinstance(step, dict) and "fault" in step:
                 step = self.fault_in_check(step)
@@ -287,18 +327,49 @@ class FakeRepl:
         if state_id not in self.proof_states:
             return {"message": f"Lean error:\nunknown proof state {state_id}"}
         goal = self.proof_states[state_id]
-        step = self.states.get(goal, {}).get(tactic)
+        path = (*self.state_paths[state_id], tactic)
+        step = self.step_for(goal, self.state_paths[state_id], tactic)
         if step is None:
             return {"message": f"Lean error:\n<input>:1:0: unknown tactic {tactic!r}"}
+        if isinstance(step, dict) and "huge" in step:
+            step = ["x" * int(step["huge"])]
         if isinstance(step, dict):
             return self.special(step)
         return {
             "proofStatus": "Completed" if not step else "Incomplete: open goals remain",
-            "proofState": self.new_state("\n\n".join(step)),
+            "proofState": self.new_state("\n\n".join(step), path),
             "goals": list(step),
         }
 
+    def goals_reply(self, goals: list[str]) -> dict:
+        return {
+            "proofStatus": "Completed" if not goals else "Incomplete: open goals remain",
+            "proofState": self.new_state("\n\n".join(goals)),
+            "goals": list(goals),
+        }
+
+    def earlier_runs(self, step: dict) -> int:
+        """How many times ``step`` ran before, in this process or any other on the same script."""
+        key = json.dumps(step, sort_keys=True, ensure_ascii=False)
+        earlier = 0
+        if self.runs_file and os.path.exists(self.runs_file):
+            with open(self.runs_file) as handle:
+                earlier = sum(line.rstrip("\n") == key for line in handle)
+        if self.runs_file:
+            with open(self.runs_file, "a") as handle:
+                handle.write(key + "\n")
+        return earlier
+
     def special(self, step: dict) -> dict:
+        if "varies" in step:
+            variants = step["varies"]
+            return self.goals_reply(variants[min(self.earlier_runs(step), len(variants) - 1)])
+        if "allocate" in step:
+            try:  # address space only: no memory is touched when the allocation succeeds
+                mmap.mmap(-1, step["allocate"]).close()
+            except OSError:
+                raise MemoryError from None
+            return self.goals_reply(step.get("goals", []))
         fault = step.get("fault")
         if fault == "crash":
             sys.stdout.write('{"proofStatus": "Incomplete: open goals remain",\n "proofSt')
@@ -383,6 +454,8 @@ def main() -> None:
     args = parser.parse_args()
     with open(args.script) as handle:
         repl = FakeRepl(json.load(handle), args.log, args.import_delay, args.step_delay)
+    repl.runs_file = args.script + ".runs"
+    repl.count_start(args.script)
     repl.resolve_imports = args.lean_path
     buffer: list[str] = []
     for line in sys.stdin:

@@ -125,3 +125,15 @@ async def test_the_audit_is_its_own_request_on_the_checked_environment(tmp_path)
     audit = next(r for r in requests if r.get("cmd", "").startswith("#print axioms _root_.t1"))
     assert "#print axioms" not in check["cmd"]
     assert audit["env"] != check["env"]  # asked on the environment the check returned, not the header's
+
+
+async def test_a_printed_imitation_of_the_report_reaches_the_record_but_not_the_verdict(tmp_path):
+    exploit = next(e for e in EXPLOITS if e.id == "printed axiom report")
+    stand_ins = Stand_ins(tmp_path, merged_script(exploit.script))
+    env, pool = stand_ins.env("repl")
+    try:
+        verdict = await env.verify(THEOREM, list(exploit.proof))
+    finally:
+        await pool.close()
+    assert any("'t1' does not depend on any axioms" in m for m in verdict.messages)  # Lean printed it
+    assert not verdict.ok and "cheat_ax" in verdict.message  # the audit, its own request, is what counts

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -315,3 +316,52 @@ async def test_a_kernel_check_compile_cannot_touch_the_cached_targets(tmp_path, 
         assert target.read_text() == ("compiled Target.lean" if contained else "weakened")
     finally:
         checker.close()
+
+
+HOLDER = """
+import asyncio, sys
+from prover.config import EnvConfig
+from prover.envs import repl_pool
+from lean_env.repl_env import LeanReplEnv
+from search import Theorem
+
+async def main():
+    pool = repl_pool(EnvConfig(repl_command=sys.argv[1], sandbox="on", workers=1))
+    env = LeanReplEnv(pool)
+    root = await env.start(Theorem("t1", sys.argv[2] + "\\n", header=sys.argv[3]))
+    hang = asyncio.ensure_future(env.apply(root, "hang", 3600))  # the REPL will sleep in this tactic
+    for _ in range(20):  # a few turns of the loop: the request is in the pipe (it stays there if we die)
+        await asyncio.sleep(0)
+    print("ready", flush=True)
+    await hang
+
+asyncio.run(main())
+"""
+
+
+@needs_bwrap
+def test_a_sandboxed_repl_dies_with_the_process_that_started_it(tmp_path):
+    fake = FakeRepl(tmp_path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, fake.command, T1, HEADER],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        marker = str(fake.script)
+        assert _processes_running(marker)
+        os.kill(holder.pid, signal.SIGKILL)  # only the runner: the REPL has a session of its own
+        holder.wait(timeout=30)
+        for _ in range(200):
+            if not _processes_running(marker):
+                break
+            threading.Event().wait(0.05)
+        assert _processes_running(marker) == []
+    finally:
+        if holder.poll() is None:
+            os.kill(holder.pid, signal.SIGKILL)
+            holder.wait(timeout=30)
+        for pid in _processes_running(str(fake.script)):  # left over only when the test fails: ours, by id
+            os.kill(pid, signal.SIGKILL)

@@ -170,6 +170,7 @@ async def test_with_a_repl_proofs_go_through_the_repl_verifier(fake_repl):
         await pool.close()
 
 
+@pytest.mark.integration
 @pytest.mark.skipif(
     not os.environ.get("LLEMMA_DOJO_REPO"),
     reason="set LLEMMA_DOJO_REPO, LLEMMA_DOJO_COMMIT, LLEMMA_DOJO_FILE and LLEMMA_DOJO_THEOREM "

@@ -20,10 +20,13 @@ def _project() -> Path | None:
 
 
 PROJECT = _project()
-pytestmark = pytest.mark.skipif(
-    PROJECT is None,
-    reason="no Lean REPL built: run `prover setup lean` or set LLEMMA_LEAN_PROJECT to a project with repl/ built",
-)
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        PROJECT is None,
+        reason="no Lean REPL built: run `prover setup lean` or set LLEMMA_LEAN_PROJECT to a project with repl/ built",
+    ),
+]
 
 CORE = Theorem("it_add_zero", "theorem it_add_zero (n : Nat) : n + 0 = n := by\n", header="")
 

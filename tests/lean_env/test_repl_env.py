@@ -10,7 +10,7 @@ from lean_env.repl_env import LeanReplEnv, ReplPool
 from lean_env.screen import screen
 from prover.models import PortfolioGenerator
 from search import BestFirstSearch, Failed, GaveUp, Goals, Proved, SearchConfig, Status, Theorem, TimedOut
-from tests.lean_env.conftest import G1, G2, HEADER, T1, T2
+from tests.lean_env.conftest import G1, G2, HEADER, SCRIPT, T1, T2, FakeRepl
 
 TH1 = Theorem("t1", T1 + "\n", header=HEADER)
 TH2 = Theorem("t2", T2 + "\n", header=HEADER)
@@ -127,14 +127,27 @@ async def test_garbage_output_is_a_protocol_failure(env):
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS is enforced on Linux")
-async def test_the_memory_cap_kills_a_runaway_tactic(fake_repl):
-    pool = pool_for(fake_repl, memory_limit_mb=1024)
+async def test_the_memory_cap_kills_a_runaway_tactic(tmp_path):
+    hog = {"allocate": 1536 << 20, "goals": ["⊢ 2 + 2 = 4"]}  # 1.5 GB of address space
+    fake = FakeRepl(
+        tmp_path, script={**SCRIPT, "states": {**SCRIPT["states"], G1: {**SCRIPT["states"][G1], "hog": hog}}}
+    )
+    # Without a cap the tactic gets its memory: a failure below is the cap's doing.
+    uncapped = pool_for(fake)
+    try:
+        env = LeanReplEnv(uncapped)
+        assert isinstance(await env.apply(await env.start(TH1), "hog", 5), Goals)
+    finally:
+        await uncapped.close()
+    pool = pool_for(fake, memory_limit_mb=1024)
     env = LeanReplEnv(pool)
     try:
         root = await env.start(TH1)
-        outcome = await env.apply(root, "oom", 5)
+        pid = env.process.pid
+        outcome = await env.apply(root, "hog", 5)
         assert isinstance(outcome, Failed) and "memory cap of 1024 MB" in outcome.message
-        assert isinstance(await env.apply(root, "subst h", 5), Goals)
+        assert "out of memory" in outcome.message  # the process's own last words: the cap fired
+        assert isinstance(await env.apply(root, "subst h", 5), Goals) and env.process.pid != pid
     finally:
         await pool.close()
 
@@ -192,3 +205,87 @@ async def test_second_theorem_in_the_same_env(env):
 def test_screen_keeps_ordinary_tactics():
     for tactic in ["simp [Nat.add_comm]", "nlinarith [sq_nonneg (a - b)]", "exact Nat.sorry_lemma", "omega"]:
         assert screen(tactic) is None, tactic
+
+
+# A three-step path to the proof of t1, for replays of more than one step.
+S1 = "x : ℕ\nh : x = 2\nh2 : x + x = 2 + 2\n⊢ x + x = 4"
+S2 = "x : ℕ\nh : x = 2\nh2 : x + x = 2 + 2\n⊢ 2 + 2 = 4"
+S3 = "x : ℕ\nh : x = 2\nh2 : x + x = 2 + 2\n⊢ 4 = 4"
+PATH = ["have h2 : x + x = 2 + 2 := by rw [h]", "rw [h2]", "show 4 = 4"]
+# `aesop` under a heartbeat limit: the first run gets further than any later one.
+AESOP_FIRST, AESOP_LATER = "x : ℕ\nh : x = 2\n⊢ 2 + 2 = 4", "x : ℕ\nh : x = 2\n⊢ 2 * x = 4"
+DEEP = {
+    **SCRIPT,
+    "states": {
+        **SCRIPT["states"],
+        G1: {**SCRIPT["states"][G1], PATH[0]: [S1], "aesop": {"varies": [[AESOP_FIRST], [AESOP_LATER]]}},
+        S1: {PATH[1]: [S2]},
+        S2: {PATH[2]: [S3]},
+        S3: {"rfl": [], "crash": {"fault": "crash"}},
+        G2: {**SCRIPT["states"][G2], "crash": {"fault": "crash"}},
+        AESOP_FIRST: {"norm_num": []},
+        AESOP_LATER: {"norm_num": []},
+    },
+}
+
+
+async def walk(env: LeanReplEnv, theorem: Theorem, path: list[str]) -> Goals:
+    state = await env.start(theorem)
+    for tactic in path:
+        state = await env.apply(state, tactic, 5)
+        assert isinstance(state, Goals), state
+    return state
+
+
+async def test_a_crash_replays_a_multi_step_path(tmp_path):
+    pool = pool_for(FakeRepl(tmp_path, script=DEEP))
+    env = LeanReplEnv(pool)
+    try:
+        deep = await walk(env, TH1, PATH)
+        assert deep.text == S3
+        pid = env.process.pid
+        assert isinstance(await env.apply(deep, "crash", 5), Failed)
+        # The new process knows none of the old ids: the state is rebuilt by all three steps, in order.
+        assert isinstance(await env.apply(deep, "rfl", 5), Proved)
+        assert env.process.pid != pid
+    finally:
+        await pool.close()
+
+
+async def test_a_replay_that_reaches_another_state_fails_that_step(tmp_path):
+    pool = pool_for(FakeRepl(tmp_path, script=DEEP))
+    env = LeanReplEnv(pool)
+    try:
+        root = await env.start(TH1)
+        after = await env.apply(root, "aesop", 5)
+        assert isinstance(after, Goals) and after.text == AESOP_FIRST
+        assert isinstance(await env.apply(root, "crash", 5), Failed)
+        # Replayed, `aesop` leaves another goal: the step must not run on a state the search never saw.
+        outcome = await env.apply(after, "norm_num", 5)
+        assert isinstance(outcome, Failed), outcome
+        assert "other goals than before" in outcome.message and "⊢ 2 * x = 4" in outcome.message
+    finally:
+        await pool.close()
+
+
+async def test_a_restart_rebuilds_every_search_sharing_the_process(tmp_path):
+    pool = pool_for(FakeRepl(tmp_path, script=DEEP), size=1)
+    first, second, third = LeanReplEnv(pool), LeanReplEnv(pool), LeanReplEnv(pool)
+    try:
+        deep = await walk(first, TH1, PATH)
+        middle = await walk(third, TH1, PATH[:2])
+        other = await second.start(TH2)
+        pid = pool.processes[0].pid
+        assert first.process is second.process is third.process
+        assert isinstance(await second.apply(other, "crash", 5), Failed)  # kills the process all three live in
+        # The first to come back starts the new process; the others find their ids stale and replay too.
+        assert isinstance(await first.apply(deep, "rfl", 5), Proved)
+        outcomes = await asyncio.gather(third.apply(middle, PATH[2], 5), second.apply(other, "omega", 5))
+        assert isinstance(outcomes[0], Goals) and outcomes[0].text == S3
+        assert isinstance(outcomes[1], Proved)
+        assert pool.processes[0].pid != pid
+        assert pool.header_loads == 2  # once per process, not once per search
+    finally:
+        for env in (first, second, third):
+            await env.close()
+        await pool.close()

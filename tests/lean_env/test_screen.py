@@ -25,13 +25,40 @@ def test_strings_chars_and_names_hide_nothing_and_show_nothing_extra():
     assert kinds("'\"' y") == [("char", "'\"'"), ("ident", "y")]  # a char literal holding a quote
     assert kinds("h' h₁ x!") == [("ident", "h'"), ("ident", "h₁"), ("ident", "x!")]
     assert tokenize("Lean.«Elab».x")[0].parts == ("Lean", "Elab", "x")
-    assert kinds("#[1] #s")[:2] == [("symbol", "#"), ("symbol", "[")]
+    assert kinds("#[1] #s") == [("symbol", "#"), ("symbol", "["), ("number", "1"), ("symbol", "]"), ("hash", "#s")]
 
 
-def test_interpolated_strings_are_code_inside_braces():
-    assert ("hash", "#eval") in kinds('s!"{ #eval }"')
-    assert ("ident", "IO.println") in kinds('throwError "{IO.println 1}"')
-    assert ("hash", "#eval") not in kinds('"{ #eval }"')  # a plain string: no code inside
+def test_a_string_with_a_brace_is_unsure_because_lean_may_interpolate_it():
+    # `dbg_trace`, `println!`, `throwErrorAt h`, `trace[x]`, `s!` read their string as interpolated
+    for text in ['s!"{ #eval }"', 'dbg_trace "{x}"', 'println! "{x}"', '"{ " #eval "}"']:
+        assert tokenize(text)[-1].kind is Kind.UNSURE, text
+    assert kinds('"no braces here"') == [("string", '"no braces here"')]
+
+
+def test_numbers_and_letters_follow_lean_not_python():
+    assert kinds("0theorem") == [("number", "0"), ("ident", "theorem")]  # decimalNumberFn stops at `t`
+    assert kinds("λtheorem") == [("symbol", "λ"), ("ident", "theorem")]  # λ is not letter-like
+    assert kinds("x¹y")[:2] == [("ident", "x"), ("symbol", "¹")]  # superscripts are not identifier characters
+    assert kinds("0x1F 2.5e-3 0b101") == [("number", "0x1F"), ("number", "2.5e-3"), ("number", "0b101")]
+    assert tokenize("0xnamespace")[-1].kind is Kind.UNSURE
+
+
+def test_comment_openers_and_quotes_glued_to_a_symbol_are_unsure():
+    # `//` and `<-` are tokens: Lean reads no comment in `//-n` or `<--h`
+    for text in ["{ n : ℤ //-n = 0 }", "rw [<--h]", "f ''\" x"]:
+        assert tokenize(text)[-1].kind is Kind.UNSURE, text
+    assert kinds("f '' s")[1:3] == [("symbol", "'"), ("symbol", "'")]  # Mathlib's image notation
+    assert ("symbol", "'") in kinds("f ⁻¹' {0}")
+
+
+@pytest.mark.parametrize("text", ['"\\q"', '"\\xZZ"', '"\\\n\\n"', "'\\q'", '"\\u12"', "\tomega"])
+def test_escapes_gaps_and_tabs_lean_would_reject_are_unsure(text):
+    assert tokenize(text)[-1].kind is Kind.UNSURE, text
+
+
+def test_escapes_lean_accepts_are_read():
+    assert kinds('"a\\n\\t\\"\\x41\\u0041"') == [("string", '"a\\n\\t\\"\\x41\\u0041"')]
+    assert kinds("'\\n'") == [("char", "'\\n'")]
 
 
 @pytest.mark.parametrize("text", ['r"x"', 'r#"x"#', "/- never closed", '"never closed', "'ab'", "«never closed"])
@@ -55,6 +82,22 @@ def test_what_lean_versions_read_differently_or_malformed_text_is_unsure(text):
         'exact (by simpa using h : "sorry".length = 5)',
         "decide",
         "exact?",
+        "have : f '' s = t := by simp",
+        "have : f ⁻¹' {0} = ∅ := by simp",
+        "have : ∑' n : ℕ, (0:ℝ) = 0 := by simp",
+        "set_option maxRecDepth 10000 in\nnorm_num",
+        "open scoped BigOperators in\nsimp",
+        "open Finset (card) in\nsimp",
+        "nlinarith [sq_nonneg (a - b), sq_nonneg (a + b), mul_pos ha hb]",
+        "norm_num [Nat.Prime] at h ⊢",
+        "rcases h with ⟨x, rfl⟩",
+        "by_contra! h\npush_cast at h\nlinarith [h₀.1]",
+        "calc a = b := by ring\n  _ = c := by simp",
+        "exact fun ⟨a, b⟩ => ⟨b, a⟩",
+        "show (2 : ℝ) ≤ 3 from by norm_num",
+        "exact (Nat.ModEq.refl 5)",
+        "positivity",
+        "gcongr",
     ],
 )
 def test_ordinary_tactics_pass(tactic):
@@ -71,6 +114,11 @@ def test_ordinary_tactics_pass(tactic):
         ("exact _root_.IO.println", "IO"),
         ("exact `Lean.Meta", "Lean"),  # name literals too
         ("exact Nat.sorry", "sorry"),
+        ("have : #s = 3 := by simp", "#s"),  # Mathlib's `#s` (Finset.card) is refused with the #commands
+        ("set_option maxHeartbeats 0 in simp", "set_option"),  # 0 switches the limit off
+        ("set_option debug.skipKernelTC true in exact h", "set_option"),
+        ("omega\nunif_hint (n : ℕ) where ⊢ n =?= n", "unif_hint"),
+        ("omega\nvariable? [Foo α]", "variable?"),
     ],
 )
 def test_refusals_name_the_token(text, token):
@@ -107,3 +155,6 @@ def test_ordinary_headers_pass(header):
 def test_headers_with_anything_else_are_refused_naming_the_line(header):
     refusal = screen_header(header)
     assert refusal is not None, header
+    assert refusal.kind in ("command", "unreadable")
+    line = next(n for n, text in enumerate(header.splitlines(), 1) if text.strip() == refusal.token.strip())
+    assert f"line {line}" in refusal.reason

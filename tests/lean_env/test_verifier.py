@@ -96,3 +96,51 @@ async def test_allowed_axioms_are_configurable(tmp_path):
         assert (await ReplVerifier(pool.pick).verify(THEOREM, ["subst h", "rfl"])).ok
     finally:
         await pool.close()
+
+
+def test_a_linter_warning_naming_sorry_is_not_a_sorry():
+    from lean_env.verify import judge_check
+
+    def warning(text: str) -> CommandReply:
+        message = {"severity": "warning", "pos": {"line": 2, "column": 2}, "endPos": None, "data": text}
+        reply = decode(json.dumps({"env": 3, "messages": [{k: v for k, v in message.items() if v is not None}]}))
+        assert isinstance(reply, CommandReply)
+        return reply
+
+    assert judge_check(warning("unused variable `h_sorry_free`")) is None
+    assert judge_check(warning("declaration uses 'sorry'")) is not None
+    assert judge_check(warning("declaration uses `sorry`")) is not None  # older Lean quotes it so
+
+
+@pytest.mark.parametrize(
+    ("proof", "body"),
+    [
+        ("theorem t1 (x:ℕ) (h : x = 2) : x + x = 4 := by\n  omega", "  omega"),  # layout differs
+        ("lemma t1 (x : ℕ) (h : x = 2) : x + x = 4 := by\n  omega", "  omega"),
+        ("theorem t1 (x : ℕ) (h : x = 2) : x + x = 4 := -- a comment\n  by omega", "  omega"),
+        ("theorem t1 (x : ℕ) (h : x = 2) : x + x = 4 := h ▸ rfl", "  exact (\n    h ▸ rfl\n  )"),
+        # a term starting with `by_cases_foo` is a term, not `by` and the rest of a word
+        (
+            "theorem t1 (x : ℕ) (h : x = 2) : x + x = 4 := by_cases_foo\n  omega",
+            "  exact (\n    by_cases_foo\n      omega\n  )",
+        ),
+    ],
+)
+def test_a_restated_statement_is_compared_token_by_token(proof, body):
+    from lean_env.verify import proof_body
+
+    assert proof_body(THEOREM, proof) == body
+
+
+@pytest.mark.parametrize(
+    "proof",
+    [
+        "theorem t1 (x : ℕ) (h : x = 3) : x + x = 6 := by\n  omega",
+        "theorem t1 (x : ℕ) : x + x = 4 := by\n  omega",
+    ],
+)
+def test_a_different_statement_is_refused(proof):
+    from lean_env.verify import StatementChanged, proof_body
+
+    with pytest.raises(StatementChanged):
+        proof_body(THEOREM, proof)

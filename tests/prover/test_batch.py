@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 
@@ -45,18 +47,45 @@ def records(run) -> list[dict]:
     return [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
 
 
-@pytest.mark.parametrize("kill_after", [0.0, 0.6, 1.5, 3.0])
-def test_sigkill_at_any_moment_then_resume_records_each_theorem_once(tmp_path, kill_after):
+def written(run) -> int:
+    """Complete lines in results.jsonl (a line half-written at a kill does not count)."""
+    path = run / "results.jsonl"
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def wait_for(condition, timeout: float = 120.0) -> bool:
+    """Poll ``condition`` until it holds; False when ``timeout`` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+@pytest.mark.parametrize("records_before_kill", [0, 1, 4, 6])
+def test_sigkill_mid_run_then_resume_records_each_theorem_once(tmp_path, records_before_kill):
     fake = FakeRepl(tmp_path, step_delay=0.05)
     bench = write_benchmark(tmp_path / "bench.jsonl", 9)
     run = tmp_path / "run"
+    # The stand-in's header-load log is how this test sees work in flight: uncontained, so it reaches us.
+    uncontained = ("--sandbox", "off")
     proc = subprocess.Popen(
-        prove_argv(bench, run, fake), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        prove_argv(bench, run, fake, *uncontained),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
-    time.sleep(kill_after)
-    os.killpg(proc.pid, signal.SIGKILL)  # the runner and its REPL processes, at once
-    proc.wait(timeout=30)
-    done = subprocess.run(prove_argv(bench, run, fake), capture_output=True, text=True, timeout=300)
+    try:
+        # Work is in flight once a REPL has loaded the header; then wait for the records wanted.
+        reached = wait_for(lambda: bool(fake.header_loads()) and written(run) >= records_before_kill)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the runner and its REPL processes, at once
+        proc.wait(timeout=30)
+    assert reached, "the run never got that far"
+    at_kill = written(run)
+    assert records_before_kill <= at_kill < 9  # the kill hit the run in the middle
+    done = subprocess.run(prove_argv(bench, run, fake, *uncontained), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     names = [r["name"] for r in records(run)]
     assert sorted(names) == sorted(f"r{i}" for i in range(9))  # every theorem exactly once
@@ -133,13 +162,12 @@ async def test_a_crashing_worker_is_recorded_and_the_run_completes(tmp_path):
     await provider.close()
 
 
-ray = pytest.importorskip("ray", reason="the ray extra is not installed")
-
-
 @pytest.fixture(scope="module")
 def local_ray():
+    """A local Ray with 2 CPUs; only the tests that use it skip when Ray is not installed."""
+    ray = pytest.importorskip("ray", reason="the ray extra is not installed")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
+    yield ray
     ray.shutdown()
 
 
@@ -195,3 +223,70 @@ async def test_ray_model_actor_serves_an_hf_model(tmp_path, local_ray):
     lines = records(tmp_path / "run")
     assert summary["total"] == 3 and len(lines) == 3
     assert all(r["status"] in ("failed", "budget") and r["stats"]["model_calls"] >= 1 for r in lines)
+
+
+def prover_actor_pids() -> list[int]:
+    """The processes of this test's Ray (descendants of this process) that are prover actors."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # the process ended meanwhile
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, stack = [], [os.getpid()]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            stack.append(child)
+            try:
+                title = (Path("/proc") / str(child) / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if title.startswith(b"ray::ProverActor"):
+                found.append(child)
+    return sorted(found)
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the actor processes in /proc (Linux)")
+async def test_a_killed_prover_actor_costs_one_error_record_and_is_replaced(tmp_path, local_ray):
+    fake = FakeRepl(tmp_path, step_delay=0.05)
+    bench = write_benchmark(tmp_path / "bench.jsonl", 8)
+    run = tmp_path / "run"
+    config = merge(
+        ProveConfig(),
+        {
+            "run": {"benchmark": str(bench), "out": str(run), "ray": "local", "concurrency": 2},
+            # uncontained: the test counts prover processes by the stand-in's header-load log
+            "env": {"repl_command": fake.command, "workers": 2, "sandbox": "off"},
+            "generator": {"tactics": TACTICS},
+        },
+        "test",
+    )
+    running = asyncio.create_task(Runner(config).run())
+    # In the middle of the run: a first record is written, six or more theorems wait.
+    started = await asyncio.to_thread(wait_for, lambda: written(run) >= 1 and len(prover_actor_pids()) == 2)
+    assert started, "the run never got going"
+    victim = prover_actor_pids()[0]
+    os.kill(victim, signal.SIGKILL)
+    summary = await running
+    lines = records(run)
+    assert sorted(r["name"] for r in lines) == [f"r{i}" for i in range(8)]
+    errors = [r for r in lines if r["status"] == "error"]
+    assert len(errors) == 1 and "prover actor failed" in errors[0]["error"]
+    expected = {0: ("proved", ["subst h", "rfl"]), 1: ("proved", ["omega"]), 2: ("failed", None)}
+    for line in lines:
+        if line is not errors[0]:  # every other theorem as without the kill
+            assert (line["status"], line["proof"]) == expected[int(line["name"][1:]) % 3], line
+    assert summary["total"] == 8
+    assert len(fake.header_loads()) == 3  # the replacement started a prover process of its own
+
+
+def test_ray_actors_never_share_a_pisa_server():
+    from prover.config import ProveConfig, merge
+    from prover.distributed import actor_share
+
+    config = merge(ProveConfig(), {"env": {"pisa_address": ["h:1", "h:2", "h:3"], "workers": 4}}, "test")
+    shares = [actor_share(config, slot, 3).env for slot in range(3)]
+    assert [s.pisa_address for s in shares] == [("h:1",), ("h:2",), ("h:3",)]
+    assert all(s.workers == 1 for s in shares)

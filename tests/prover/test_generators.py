@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -11,9 +12,10 @@ import pytest
 from prover.config import GeneratorConfig
 from prover.models import BatchingGenerator, PortfolioGenerator, build_generator
 from prover.models.openai import OpenAIGenerator, ServerError
-from prover.models.portfolio import ISABELLE_TACTICS, LEAN_TACTICS
+from prover.models.portfolio import LEAN_TACTICS
 from prover.models.prompts import PROMPTS
 from search import BestFirstSearch, SearchConfig, TacticRequest, Theorem, UnknownNameError
+from tests.isabelle_env.conftest import DOCUMENTED_HEURISTICS
 from tests.search.scripted import ScriptedEnv
 
 THEOREM = Theorem("t", "theorem t (x : ℕ) (h₀ : x = 2) : x + x = 4 := by\n")
@@ -27,8 +29,7 @@ async def test_portfolio_lists_per_language_and_override():
     lean = await build_generator(GeneratorConfig()).propose([request()])
     assert [c.tactic for c in lean[0]] == list(LEAN_TACTICS)
     isabelle = await build_generator(GeneratorConfig(), "isabelle").propose([request()])
-    assert [c.tactic for c in isabelle[0]] == list(ISABELLE_TACTICS)
-    assert ISABELLE_TACTICS[-1] == "sledgehammer"
+    assert [c.tactic for c in isabelle[0]] == [*DOCUMENTED_HEURISTICS, "sledgehammer"]
     custom = await build_generator(GeneratorConfig(tactics=("omega", "simp"))).propose([request(), request()])
     assert [[c.tactic for c in cs] for cs in custom] == [["omega", "simp"], ["omega", "simp"]]
     assert all(math.isclose(c.logprob, -math.log(2)) for c in custom[0])
@@ -79,7 +80,11 @@ async def test_batching_hands_errors_to_every_waiting_request():
 
 # -- hf: a tiny Llama built in the test ------------------------------------------------------
 
-torch = pytest.importorskip("torch", reason="the hf extra (torch) is not installed")
+
+@pytest.fixture
+def torch():
+    """torch, or a skip for the tests that run a model when the hf extra is not installed."""
+    return pytest.importorskip("torch", reason="the hf extra (torch) is not installed")
 
 
 def hf_generator(decoding: str, samples: int = 4, prompt: str = "reprover"):
@@ -91,7 +96,7 @@ def hf_generator(decoding: str, samples: int = 4, prompt: str = "reprover"):
 
 
 @pytest.mark.parametrize("decoding", ["beam", "sample"])
-async def test_hf_returns_k_distinct_candidates_with_real_logprobs(decoding):
+async def test_hf_returns_k_distinct_candidates_with_real_logprobs(torch, decoding):
     torch.manual_seed(1)
     gen = hf_generator(decoding)
     results = await gen.propose([request(), request("a b : ℝ\n⊢ a ≤ b")])
@@ -104,7 +109,7 @@ async def test_hf_returns_k_distinct_candidates_with_real_logprobs(decoding):
         assert [c.logprob for c in candidates] == sorted((c.logprob for c in candidates), reverse=True)
 
 
-async def test_hf_logprob_is_the_models_own_probability_of_the_candidate():
+async def test_hf_logprob_is_the_models_own_probability_of_the_candidate(torch):
     gen = hf_generator("beam", samples=2)
     (candidates,) = await gen.propose([request()])
     best = candidates[0]
@@ -122,7 +127,7 @@ async def test_hf_logprob_is_the_models_own_probability_of_the_candidate():
     assert math.isclose(best.logprob, expected, rel_tol=1e-3, abs_tol=1e-3)
 
 
-async def test_hf_cuts_candidates_at_the_stop_string():
+async def test_hf_cuts_candidates_at_the_stop_string(torch):
     from prover.bench.tiny import tiny_model_and_tokenizer
     from prover.models.hf import HFGenerator
 
@@ -134,7 +139,7 @@ async def test_hf_cuts_candidates_at_the_stop_string():
     assert "---" not in tokenizer.decode(ids[: length - 1])
 
 
-async def test_concurrent_searches_share_hf_model_calls():
+async def test_concurrent_searches_share_hf_model_calls(torch):
     class CountingHF:
         def __init__(self, inner):
             self.inner, self.calls, self.requests = inner, 0, 0
@@ -224,6 +229,14 @@ async def test_openai_completions_body_and_candidates(openai_server):
     assert [(c.tactic, c.logprob, c.num_tokens) for c in candidates] == [("simp", -0.1, 1), ("omega", -1.5, 2)]
 
 
+async def test_openai_sends_the_requests_seed(openai_server):
+    gen = OpenAIGenerator(openai_server, "m", PROMPTS.get("reprover"), samples=2)
+    await gen.propose([TacticRequest(request().goal, THEOREM, seed=1234), request()])
+    await gen.close()
+    sent = sorted(FakeOpenAI.bodies, key=lambda body: "seed" not in body)
+    assert sent[0]["seed"] == 1234 and "seed" not in sent[1]  # no seed asked, none sent
+
+
 async def test_openai_chat_body_and_tag_extraction(openai_server):
     gen = OpenAIGenerator(openai_server, "m", PROMPTS.get("instruct"), api="chat", samples=2)
     (candidates,) = await gen.propose([request()])
@@ -252,7 +265,6 @@ async def test_openai_gives_up_after_the_last_retry_with_the_reason():
 
 
 def test_vllm_missing_says_how_to_install():
-    pytest.importorskip("torch")
     try:
         import vllm  # noqa: F401
     except ImportError:
@@ -260,3 +272,24 @@ def test_vllm_missing_says_how_to_install():
             build_generator(GeneratorConfig(name="vllm", model="EleutherAI/llemma_7b"))
     else:
         pytest.skip("vLLM is installed; the missing-package message cannot be shown")
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(
+    not os.environ.get("LLEMMA_VLLM_MODEL"),
+    reason="set LLEMMA_VLLM_MODEL to a model vLLM can load (a GPU machine with vLLM) to run this",
+)
+async def test_vllm_samples_each_request_from_its_own_seed():
+    pytest.importorskip("vllm", reason="vLLM is not installed")
+    from prover.models.vllm import VLLMGenerator
+
+    gen = VLLMGenerator(
+        os.environ["LLEMMA_VLLM_MODEL"], PROMPTS.get("llemma"), samples=4, decoding="sample", max_new_tokens=24
+    )
+
+    def seeded(seed: int) -> TacticRequest:
+        return TacticRequest(request().goal, THEOREM, seed=seed)
+
+    first = await gen.propose([seeded(1), seeded(2)])
+    assert await gen.propose([seeded(1), seeded(2)]) == first
+    assert (await gen.propose([seeded(3)]))[0] != first[0]

@@ -46,3 +46,17 @@ def test_report_reads_the_required_level_from_the_manifest(tmp_path):
     run = Run.load(tmp_path)
     assert run.solved() == {"a"}
     assert run.summary()["levels"]["repl"]["proved"] == 2
+
+
+def test_a_resume_runs_error_attempts_again_and_counts_each_attempt_once(tmp_path):
+    from prover.results import ResultsFile, read_records
+
+    results = ResultsFile(tmp_path)
+    results.append({**record("a", "repl"), "status": "error", "verified": False, "verification": None})
+    results.append(record("b", "repl"))
+    reopened = ResultsFile(tmp_path)
+    assert reopened.done() == {("b", 0)}  # the error attempt of `a` runs again
+    reopened.append(record("a", "kernel"))
+    assert len(reopened.records) == 2
+    assert len(read_records(tmp_path / "results.jsonl").records) == 2  # the error line stays, superseded
+    assert summarize(reopened.records)["attempts"] == 2 and summarize(reopened.records)["proved"] == 2

@@ -20,7 +20,6 @@ uvicorn = pytest.importorskip("uvicorn", reason="the server extra is not install
 from prover.models import PortfolioGenerator  # noqa: E402
 from prover.models.prompts import PROMPTS  # noqa: E402
 from prover.server import ServerConfig, create_app, exposure_problem  # noqa: E402
-from search import TacticRequest, Theorem  # noqa: E402
 
 GOAL = "x : ℕ\nh : x = 2\n⊢ x + x = 4"
 TACTICS = ["linarith", "omega", "simp", "subst h", "norm_num", "bad", "cheat"]
@@ -127,22 +126,54 @@ def test_leancopilot_generate_shape_and_prefix():
         assert [o["output"] for o in prefixed["outputs"]] == ["simp", "subst h"]
 
 
+# LLMLean's request as its source builds it (cmu-l3/llmlean at 13ab390): the prompt of
+# `makePromptsInstruct` in LLMlean/API/Prompts.lean, the body of `tacticGenerationOpenAI` in
+# LLMlean/API/TacticGen.lean with the defaults of LLMlean/API/Common.lean. The context is the file
+# up to the `llmstep` call; note the preamble itself names the [CTX] and [STATE] tags.
+LLMLEAN_CONTEXT = "import Mathlib\n\ntheorem t1 (x : ℕ) (h : x = 2) : x + x = 4 := by\n  "
+LLMLEAN_PROMPT = (
+    "/- You are proving a theorem in Lean 4.\n"
+    "You are given the following information:\n"
+    "- The file contents up to the current tactic, inside [CTX]...[/CTX]\n"
+    "- The current proof state, inside [STATE]...[/STATE]\n"
+    "\n"
+    "Your task is to generate the next tactic in the proof.\n"
+    "Put the next tactic inside [TAC]...[/TAC].\n"
+    "-/\n"
+    f"[CTX]\n{LLMLEAN_CONTEXT}\n[/CTX]\n"
+    f"[STATE]\n{GOAL}\n[/STATE]\n"
+    "[TAC]\n"
+)
+
+
 def llmlean_body(n: int = 4) -> dict:
-    """LLMLean's OpenAI chat request: its [CTX] / [STATE] / [TAC] prompt, n samples, stop at [/TAC]."""
-    theorem = Theorem("t1", "theorem t1 (x : ℕ) (h : x = 2) : x + x = 4 := by\n", header="import Mathlib\n\n")
-    prompt = PROMPTS.get("instruct").render(TacticRequest(GOAL, theorem))
+    """LLMLean's OpenAI chat request: its instruction prompt, n samples, stop at [/TAC]."""
     return {
-        "model": "llemma",
-        "messages": [{"role": "user", "content": prompt}],
+        "model": "llemma-prover",
+        "messages": [{"role": "user", "content": LLMLEAN_PROMPT}],
         "n": n,
         "temperature": 0.7,
-        "max_tokens": 100,
+        "max_tokens": 1024,
+        "stream": False,
         "stop": ["[/TAC]"],
     }
 
 
+class RecordingPortfolio(PortfolioGenerator):
+    """The portfolio, keeping the goal of every request it is asked."""
+
+    def __init__(self) -> None:
+        super().__init__(TACTICS)
+        self.goals: list[str] = []
+
+    async def propose(self, requests):
+        self.goals.extend(r.goal for r in requests)
+        return await super().propose(requests)
+
+
 def test_llmlean_chat_completions():
-    with serve() as server:
+    generator = RecordingPortfolio()
+    with serve(generator) as server:
         reply = httpx.post(f"{server.url}/v1/chat/completions", json=llmlean_body(4))
         assert reply.status_code == 200
         data = reply.json()
@@ -155,6 +186,7 @@ def test_llmlean_chat_completions():
             json={"model": "m", "prompt": llmlean_body()["messages"][0]["content"], "n": 2},
         )
         assert [c["text"] for c in completion.json()["choices"]] == TACTICS[:2]
+    assert generator.goals == [GOAL, GOAL]  # read from the prompt's [STATE] block, not from its preamble
 
 
 def test_bad_requests_get_a_json_4xx_and_the_server_keeps_serving():
@@ -334,6 +366,14 @@ def test_hf_model_continues_the_prefix_and_encodes():
 
     model, tokenizer = tiny_model_and_tokenizer()
     hf = HFGenerator(model, tokenizer, PROMPTS.get("reprover"), samples=3, max_new_tokens=6)
+    given: list[str] = []
+    generate = model.generate
+
+    def recording_generate(input_ids, **options):  # the real generate; the prompt it gets is kept
+        given.extend(tokenizer.batch_decode(input_ids, skip_special_tokens=True))
+        return generate(input_ids=input_ids, **options)
+
+    model.generate = recording_generate
     with Served(create_app(hf, ServerConfig(), None, hf)) as server:
         outputs = httpx.post(
             f"{server.url}/generate", json={"name": "t", "input": GOAL, "prefix": "nlin"}, timeout=60
@@ -341,3 +381,5 @@ def test_hf_model_continues_the_prefix_and_encodes():
         assert outputs and all(o["output"].startswith("nlin") for o in outputs)
         vector = httpx.post(f"{server.url}/encode", json={"name": "t", "input": GOAL}, timeout=60).json()["outputs"]
         assert len(vector) == model.config.hidden_size and all(isinstance(v, float) for v in vector)
+    # The model continued the prefix: it was part of the prompt, not pasted onto the outputs after.
+    assert given == [f"[GOAL]\n{GOAL}\n[PROOFSTEP]\nnlin"]

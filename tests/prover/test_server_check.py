@@ -46,6 +46,7 @@ def test_suggestions_checked_in_lean_drop_errors(tmp_path):
     # `subst h` leaves a goal; `cheat` closes it but fails the whole-proof check (sorryAx);
     # `bad` fails, `linarith` and `omega` are unknown to this goal.
     assert contents == ["subst h"]
+    assert data["object"] == "chat.completion" and data["choices"][0]["finish_reason"] == "stop"
 
 
 @pytest.mark.parametrize(

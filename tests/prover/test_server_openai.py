@@ -9,20 +9,27 @@ import httpx
 import pytest
 
 pytest.importorskip("fastapi", reason="the server extra is not installed")
-openai = pytest.importorskip("openai", reason="the test extra (openai) is not installed")
 
-from fastapi import FastAPI, Request  # noqa: E402
+from fastapi import FastAPI, Request
 
-from prover.models import PortfolioGenerator  # noqa: E402
-from prover.models.openai import OpenAIGenerator  # noqa: E402
-from prover.models.prompts import PROMPTS  # noqa: E402
-from prover.server import ServerConfig, create_app  # noqa: E402
-from tests.prover.test_server import GOAL, TACTICS, Served, llmlean_body  # noqa: E402
+from prover.models import PortfolioGenerator
+from prover.models.openai import OpenAIGenerator
+from prover.models.prompts import PROMPTS
+from prover.server import ServerConfig, create_app
+from tests.prover.test_server import GOAL, TACTICS, Served, llmlean_body
 
 PROMPT = llmlean_body()["messages"][0]["content"]
 
 
-def client_for(server: Served, token: str = "unused") -> openai.OpenAI:
+@pytest.fixture
+def openai():
+    """The official client, or a skip for the tests that use it when the test extra is not installed."""
+    return pytest.importorskip("openai", reason="the test extra (openai) is not installed")
+
+
+def client_for(server: Served, token: str = "unused"):
+    import openai
+
     return openai.OpenAI(base_url=f"{server.url}/v1", api_key=token, max_retries=0, timeout=30)
 
 
@@ -31,14 +38,14 @@ def served(generator=None, **options) -> Served:
     return Served(create_app(generator or PortfolioGenerator(TACTICS), config))
 
 
-def test_the_client_lists_the_served_model():
+def test_the_client_lists_the_served_model(openai):
     with served(token="tok") as server:
         assert [m.id for m in client_for(server, "tok").models.list()] == ["llemma-7b"]
         with pytest.raises(openai.AuthenticationError):
             client_for(server, "wrong").models.list()
 
 
-def test_chat_and_completions_with_n_choices():
+def test_chat_and_completions_with_n_choices(openai):
     with served() as server:
         client = client_for(server)
         chat = client.chat.completions.create(model="llemma-7b", messages=[{"role": "user", "content": PROMPT}], n=3)
@@ -48,7 +55,7 @@ def test_chat_and_completions_with_n_choices():
         assert [c.text for c in completion.choices] == TACTICS[:2]
 
 
-def test_streamed_chat_arrives_as_chunks_per_choice():
+def test_streamed_chat_arrives_as_chunks_per_choice(openai):
     with served() as server:
         stream = client_for(server).chat.completions.create(
             model="llemma-7b", messages=[{"role": "user", "content": PROMPT}], n=3, stream=True
@@ -64,7 +71,7 @@ def test_streamed_chat_arrives_as_chunks_per_choice():
         assert [texts[i] for i in range(3)] == TACTICS[:3] and finished == {0, 1, 2}
 
 
-def test_streamed_completions_and_the_wire_format():
+def test_streamed_completions_and_the_wire_format(openai):
     with served() as server:
         stream = client_for(server).completions.create(model="llemma-7b", prompt=PROMPT, n=2, stream=True)
         assert "".join(c.choices[0].text for c in stream if c.choices[0].index == 1) == TACTICS[1]
@@ -90,7 +97,7 @@ class Upstream:
             return {"choices": choices}
 
 
-def test_sampling_options_reach_an_openai_compatible_model():
+def test_sampling_options_reach_an_openai_compatible_model(openai):
     upstream = Upstream()
     with Served(upstream.app) as model_server:
         generator = OpenAIGenerator(
@@ -113,7 +120,7 @@ def test_sampling_options_reach_an_openai_compatible_model():
     assert (default["n"], default["max_tokens"]) == (8, 256)  # LeanCopilot's requests keep the server's settings
 
 
-def test_max_tokens_never_exceeds_the_servers_own_limit():
+def test_max_tokens_never_exceeds_the_servers_own_limit(openai):
     upstream = Upstream()
     with Served(upstream.app) as model_server:
         generator = OpenAIGenerator(

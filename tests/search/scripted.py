@@ -81,11 +81,12 @@ class ScriptedEnv:
 
 
 class ScriptedGenerator:
-    """``table[goal]`` lists (tactic, logprob, num_tokens) candidates; records the goals asked."""
+    """``table[goal]`` lists (tactic, logprob, num_tokens) candidates; records the goals and seeds asked."""
 
     def __init__(self, table: dict[str, list[tuple[str, float, int]]]) -> None:
         self.table = table
         self.asked: list[str] = []
+        self.seeds: list[int | None] = []
         self.calls = 0
 
     async def propose(self, requests: Sequence[TacticRequest]) -> list[list[Candidate]]:
@@ -93,6 +94,7 @@ class ScriptedGenerator:
         out = []
         for request in requests:
             self.asked.append(request.goal)
+            self.seeds.append(request.seed)
             out.append([Candidate(t, lp, n) for t, lp, n in self.table.get(request.goal, [])])
         return out
 

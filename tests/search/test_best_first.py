@@ -6,7 +6,7 @@ import json
 import networkx as nx
 import pytest
 
-from search import BestFirstSearch, Failed, GaveUp, SearchConfig, Status
+from search import BestFirstSearch, Failed, GaveUp, SearchConfig, Status, request_seed
 from search.graph import write_graph
 from tests.search.scripted import PROVED, THEOREM, ScriptedEnv, ScriptedGenerator
 
@@ -284,3 +284,21 @@ async def test_a_proof_found_within_the_time_limit_is_verified_after_it():
     result = await run(env, ScriptedGenerator({"s0": [("a", -1.0, 1)]}), timeout=0.1)
     assert result.status is Status.PROVED and result.verified
     assert env.verified == [["a"]]  # the check cut off by the limit never finished; the second one did
+
+
+async def test_every_expansion_asks_with_a_seed_of_its_own_from_the_search_seed():
+    env = ScriptedEnv({"s0": {"a": "s1"}, "s1": {"b": "s2"}, "s2": {"c": PROVED}})
+    table = {"s0": [("a", -1.0, 1)], "s1": [("b", -1.0, 1)], "s2": [("c", -1.0, 1)]}
+
+    async def seeds(seed):
+        gen = ScriptedGenerator(table)
+        await BestFirstSearch(env, gen, SearchConfig(), seed=seed).search(THEOREM)
+        return gen.seeds
+
+    first = await seeds(7)
+    assert len(first) == 3 and len(set(first)) == 3  # one seed per expansion, all different
+    assert all(0 <= s < 2**31 for s in first)  # what any server takes as a seed
+    assert await seeds(7) == first
+    assert set(await seeds(8)).isdisjoint(first)
+    assert await seeds(None) == [None, None, None]
+    assert request_seed(7, 1) == first[0] == 1808820083  # the same on every machine and Python run

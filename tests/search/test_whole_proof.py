@@ -42,3 +42,12 @@ async def test_no_verified_sample_fails():
     gen = ScriptedGenerator({THEOREM.statement: [("nope", -1.0, 1)]})
     result = await WholeProofSearch(env, gen).search(THEOREM)
     assert result.status is Status.FAILED and result.proof is None and not result.verified
+
+
+async def test_the_sampling_call_carries_the_search_seed():
+    seeds = []
+    for seed in (3, 3, 4, None):
+        env, gen = _setup()
+        await WholeProofSearch(env, gen, seed=seed).search(THEOREM)
+        seeds += gen.seeds
+    assert seeds[0] == seeds[1] is not None and seeds[2] not in (None, seeds[0]) and seeds[3] is None
