@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from isabelle_env.client import PisaClient, PisaError
+from isabelle_env.client import PisaClient, PisaError, PisaTimeout
+from isabelle_env.contain import Exchange, InboxClient, pisa_policy, relayed
+from sandbox import kill_group, spawn, wrap
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ class PisaSettings:
     call_timeout: float = 120.0
     heap_dir: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    sandbox: bool = False
+    """Run each server under bubblewrap (`isabelle_env.contain`), reached through a Unix socket."""
 
     def argv(self, port: int) -> list[str]:
         if self.command:
@@ -66,6 +69,7 @@ class PisaServer:
         self.address = f"127.0.0.1:{port}"
         self.client: PisaClient | None = None
         self._proc: asyncio.subprocess.Process | None = None
+        self._exchange: Exchange | None = None
         self.restarts = 0
 
     @property
@@ -75,29 +79,52 @@ class PisaServer:
     async def start(self) -> PisaClient:
         check_heaps(self.settings)
         argv = self.settings.argv(self.port)
+        exchange = Exchange() if self.settings.sandbox else None
+        if exchange is not None:
+            argv = relayed(argv, self.port)
+            policy = pisa_policy(argv, exchange, self.settings.isa_path, self.settings.heap_dir, self.settings.env)
+            argv = wrap(argv, policy)
         try:
-            self._proc = await asyncio.create_subprocess_exec(
-                *argv,
+            self._proc = await spawn(
+                argv,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.DEVNULL,
-                start_new_session=True,
-                env={**os.environ, **self.settings.env},
+                env=None if exchange is not None else {**os.environ, **self.settings.env},
             )
         except FileNotFoundError as error:
+            if exchange is not None:
+                exchange.remove()
             raise PisaUnavailable(
                 f"cannot start PISA ({error.filename} not found); see `prover setup isabelle`"
             ) from None
-        client = PisaClient(self.address, timeout=self.settings.call_timeout, step_timeout=self.settings.step_timeout)
+        self._exchange = exchange
+        timeouts = {"timeout": self.settings.call_timeout, "step_timeout": self.settings.step_timeout}
+        client = InboxClient(exchange, **timeouts) if exchange is not None else PisaClient(self.address, **timeouts)
         try:
+            if exchange is not None:
+                await self._socket_ready(exchange)
             await client.wait_ready(self.settings.start_timeout)
-        except PisaError:
+        except PisaError as error:
             await client.close()
             await self.stop()
-            raise PisaUnavailable(
-                f"PISA did not answer on {self.address} within {self.settings.start_timeout:g} s"
-            ) from None
+            if isinstance(error, PisaTimeout):
+                raise PisaUnavailable(
+                    f"PISA did not answer on {client.address} within {self.settings.start_timeout:g} s"
+                ) from None
+            raise PisaUnavailable(f"PISA on {client.address} did not start: {error}") from None
         self.client = client
         return client
+
+    async def _socket_ready(self, exchange: Exchange) -> None:
+        """The relay makes the socket once PISA listens inside: its existence is the health check."""
+        try:
+            async with asyncio.timeout(self.settings.start_timeout):
+                while not exchange.socket.exists():
+                    if self._proc is None or self._proc.returncode is not None:
+                        raise PisaError("the sandboxed server exited before it listened (--sandbox off to compare)")
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            raise PisaTimeout("the start", self.settings.start_timeout) from None
 
     async def restart(self) -> PisaClient:
         """Isabelle ignores client deadlines: a step past its limit needs a fresh server."""
@@ -112,13 +139,10 @@ class PisaServer:
         if client is not None:
             await client.close()
         proc, self._proc = self._proc, None
-        if proc is None or proc.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(TimeoutError, ProcessLookupError):
-            async with asyncio.timeout(10):
-                await proc.wait()
+        await kill_group(proc)
+        exchange, self._exchange = self._exchange, None
+        if exchange is not None:
+            exchange.remove()
 
 
 class PisaPool:

@@ -6,6 +6,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import sandbox
+
 ISABELLE_URL = "https://isabelle.in.tum.de/website-Isabelle2022/dist/Isabelle2022_linux.tar.gz"
 PISA_URL = "https://github.com/albertqjiang/Portal-to-ISAbelle"
 
@@ -39,5 +41,7 @@ def isabelle_steps(home: Path | None = None) -> list[str]:
         f"{mark(bool(heaps))} HOL heaps: {isabelle}/bin/isabelle build -b -D {isabelle}/src/HOL/ -j 8",
         f"{mark(jar.is_file())} PISA: git clone {PISA_URL} {home}/Portal-to-ISAbelle && "
         f"cd {home}/Portal-to-ISAbelle && sbt compile && sbt assembly",
+        f"{mark(sandbox.probe() is None)} bubblewrap (the sandbox PISA runs in): apt-get install bubblewrap "
+        "(`prover setup isabelle` installs it when run as root)",
         f"then: prover dsp --isa-path {isabelle} --pisa-jar {jar}   (or --pisa-address HOST:PORT of a running server)",
     ]

@@ -13,18 +13,16 @@ axiom fails the replay. ``prover setup lean --verifier`` installs it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import os
 import re
-import signal
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lean_env.verify import CheckPlan, checked_statement
+from sandbox import Mount, kill_group, spawn, wrap
 from search import Theorem, Verdict
 
 logger = logging.getLogger(__name__)
@@ -70,6 +68,8 @@ class KernelSettings:
     cwd: str | None = None
     timeout: float = 900.0
     """Seconds for each compilation and for the replay (each loads Mathlib's environment)."""
+    sandbox: bool = False
+    """Run each compilation and replay under bubblewrap, writing only its own work folder."""
 
 
 def installed_settings(project: Path) -> KernelSettings | None:
@@ -144,21 +144,24 @@ class KernelChecker:
 
     async def _compile(self, source: Path) -> Path | Verdict:
         olean = source.with_suffix(".olean")
-        run = await self._run([*self.settings.lean_command, "-o", str(olean), str(source)])
+        run = await self._run([*self.settings.lean_command, "-o", str(olean), str(source)], writes=source.parent)
         if run.returncode != 0 or not olean.is_file():
             reason = f"{source.name} did not compile for the kernel check: {_reason(run)}"
             return Verdict(False, reason, METHOD, "kernel")
         return olean
 
-    async def _run(self, argv: Sequence[str]) -> _Run:
-        """One process in its own group; killed (the group, by its id) when it passes the timeout."""
+    async def _run(self, argv: Sequence[str], writes: Path | None = None) -> _Run:
+        """One process in its own group; killed (the group, by its id) when it passes the timeout.
+
+        In the sandbox a compilation may write only its own work folder: the cached targets
+        and the other submissions stay out of reach of the code it elaborates.
+        """
+        command = list(argv)
+        if self.settings.sandbox:
+            command = await asyncio.to_thread(self._contained, command, writes)
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                cwd=self.settings.cwd,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
+            proc = await spawn(
+                command, cwd=self.settings.cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
             )
         except OSError as error:
             return _Run(None, "", f"cannot start {argv[0]}: {error}")
@@ -166,25 +169,25 @@ class KernelChecker:
             async with asyncio.timeout(self.settings.timeout):
                 out, err = await proc.communicate()
         except TimeoutError:
-            await _kill(proc)
+            await kill_group(proc)
             return _Run(None, "", f"did not finish within {self.settings.timeout:g} s and was killed")
         except BaseException:  # cancelled: the process must not outlive the check
-            await _kill(proc)
+            await kill_group(proc)
             raise
         return _Run(proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+
+    def _contained(self, argv: list[str], writes: Path | None) -> list[str]:
+        from lean_env.contain import lean_policy
+
+        inner, policy = lean_policy(argv, self.settings.cwd)
+        if writes is not None:
+            policy = replace(policy, mounts=(*policy.mounts, Mount(str(writes), writable=True)))
+        return wrap(inner, policy)
 
     def close(self) -> None:
         import shutil
 
         shutil.rmtree(self._folder, ignore_errors=True)
-
-
-async def _kill(proc: asyncio.subprocess.Process) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(TimeoutError, ProcessLookupError):
-        async with asyncio.timeout(10):
-            await proc.wait()
 
 
 def _reason(run: _Run) -> str:

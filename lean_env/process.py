@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import resource
-import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from lean_env.protocol import Command, CommandReply, ProtocolError, Reply, Request, decode, encode
+from sandbox import Policy, kill_group, spawn, wrap
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +56,8 @@ class ReplSettings:
     """Loading `import Mathlib` takes seconds to minutes."""
     command_timeout: float = 120.0
     """A theorem statement or a whole-proof check."""
+    sandbox: Policy | None = None
+    """Run the command under bubblewrap with this policy (`lean_env.contain.lean_policy`); None: uncontained."""
 
 
 class ReplProcess:
@@ -86,22 +86,16 @@ class ReplProcess:
         return header in self._headers
 
     async def _start(self) -> asyncio.subprocess.Process:
-        limit = self.settings.memory_limit_mb
-
-        def child_setup() -> None:  # runs in the child before exec
-            if limit is not None:
-                size = limit * 1024 * 1024
-                resource.setrlimit(resource.RLIMIT_AS, (size, size))
-
+        policy = self.settings.sandbox
+        argv = wrap(self.settings.command, policy) if policy is not None else self.settings.command
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *self.settings.command,
+            proc = await spawn(
+                argv,
                 cwd=self.settings.cwd,
+                memory_limit_mb=self.settings.memory_limit_mb,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,  # its own process group, so a kill takes its children too
-                preexec_fn=child_setup if limit is not None else None,
                 limit=READ_LIMIT,
             )
         except FileNotFoundError as error:
@@ -224,13 +218,7 @@ class ReplProcess:
         """Kill the process group we started (by its id) and reap it."""
         proc, self._proc = self._proc, None
         self._headers.clear()  # env ids die with the process
-        if proc is None or proc.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(TimeoutError, ProcessLookupError):
-            async with asyncio.timeout(10):
-                await proc.wait()
+        await kill_group(proc)
 
     async def close(self) -> None:
         await self.kill()

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sandbox.setup import ensure_bubblewrap
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_LEAN_VERSION = "v4.9.0"  # what DeepSeek's miniF2F file was written against
@@ -179,6 +181,7 @@ def _check_ours(project: Path) -> None:
 def setup_lean(setup: LeanSetup, say: Callable[[str], None] = print) -> list[str]:
     """Run every missing or outdated step; return the flags to pass to `prover prove`."""
     _check_ours(setup.project)
+    ensure_bubblewrap(say)  # the sandbox every REPL process runs in (without it they run unsandboxed)
     _install_elan(say)
     lake = _tool("lake")
     if lake is None:

@@ -48,6 +48,7 @@ PROVE_FLAGS: dict[str, tuple[str, str]] = {
     "pisa_ports": ("env", "pisa_ports"),
     "draft": ("run", "draft"),
     "memory_limit": ("env", "memory_limit_mb"),
+    "sandbox": ("env", "sandbox"),
     "verify": ("env", "verify"),
     "allowed_axioms": ("env", "axioms"),
     "kernel_command": ("env", "kernel_command"),
@@ -93,6 +94,11 @@ def _add_env_flags(parser: argparse.ArgumentParser) -> None:
     env.add_argument("--repl-command", help="the whole command that starts one REPL process")
     env.add_argument("--workers", type=int, help="prover processes in the pool")
     env.add_argument("--memory-limit", type=int, help="MB of address space per REPL process (RLIMIT_AS)")
+    env.add_argument(
+        "--sandbox",
+        choices=["auto", "on", "off"],
+        help="run Lean and PISA processes under bubblewrap: auto (where it works, the default), on (or refuse), off",
+    )
     env.add_argument(
         "--verify",
         choices=["repl", "kernel"],
@@ -244,7 +250,16 @@ def _add_serve(sub: Any) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     p.add_argument("--port", type=int, default=23337)
     p.add_argument("--token", help="require this bearer token (default: $LLEMMA_PROVER_TOKEN if set)")
+    p.add_argument(
+        "--allowed-hosts",
+        default="127.0.0.1,localhost,::1",
+        help="Host header names served, comma-separated (* for any); the --host address is added",
+    )
+    p.add_argument(
+        "--insecure-no-token", action="store_true", help="allow a non-loopback --host without a token (not advised)"
+    )
     p.add_argument("--check", action="store_true", help="check suggestions in Lean when a request gives [CTX]")
+    p.add_argument("--max-headers", type=int, default=16, help="distinct [CTX] headers kept loaded in Lean (LRU)")
     p.add_argument("--max-concurrent", type=int, default=8, help="requests in flight before answering 429")
     p.add_argument("--request-timeout", type=float, default=60.0, help="seconds per request before 504")
     p.add_argument("--max-body", type=int, default=1 << 20, help="bytes per request body before 413")
@@ -421,7 +436,9 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
     if args.backend == "isabelle":
         from isabelle_env.setup import isabelle_steps
+        from sandbox.setup import ensure_bubblewrap
 
+        ensure_bubblewrap()
         for line in isabelle_steps():
             print(line)
         return 0

@@ -84,6 +84,8 @@ class EnvConfig:
     workers: int = 2
     """Prover processes in the pool."""
     memory_limit_mb: int | None = None
+    sandbox: Literal["auto", "on", "off"] = "auto"
+    """Run Lean and PISA processes under bubblewrap: auto where it works, on or refuse, off."""
     dojo_repo: str | None = None
     """LeanDojo: git URL or local path of the traced repository holding the theorems."""
     dojo_commit: str | None = None

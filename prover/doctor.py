@@ -123,6 +123,12 @@ def check_pisa() -> Check:
         return Check("PISA server", False, f"{address} unreachable ({error})", "start PISA or fix PISA_ADDRESS")
 
 
+def check_sandbox() -> Check:
+    import sandbox
+
+    return Check("sandbox", sandbox.probe() is None, sandbox.describe("auto"), sandbox.FIX)
+
+
 def check_gpu() -> Check:
     smi = shutil.which("nvidia-smi")
     if smi is not None:
@@ -163,6 +169,7 @@ CHECKS: tuple[Callable[[], Check], ...] = (
     check_leandojo,
     check_isabelle,
     check_pisa,
+    check_sandbox,
     check_gpu,
     check_torch,
     check_transformers,

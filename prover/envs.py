@@ -68,8 +68,37 @@ def repl_pool(config: EnvConfig) -> ReplPool:
             f"Cannot run {command[0] if command else '(empty command)'!r}: not found. "
             "Install Lean with `prover setup lean` or fix --repl-command."
         )
-    settings = ReplSettings(command=command, cwd=cwd, memory_limit_mb=config.memory_limit_mb)
+    policy = None
+    if contained(config):
+        from lean_env.contain import LakeEnvError, lean_policy
+
+        try:
+            command, policy = lean_policy(command, cwd)
+        except LakeEnvError as error:
+            raise EnvUnavailable(str(error)) from None
+    settings = ReplSettings(command=command, cwd=cwd, memory_limit_mb=config.memory_limit_mb, sandbox=policy)
     return ReplPool(settings, config.workers)
+
+
+def contained(config: EnvConfig) -> bool:
+    """Whether prover processes run under bubblewrap (``--sandbox``); ``on`` without it is refused."""
+    import sandbox
+
+    try:
+        return sandbox.resolve(config.sandbox)
+    except sandbox.SandboxUnavailable as error:
+        raise EnvUnavailable(str(error)) from None
+
+
+def sandbox_state(config: EnvConfig) -> str:
+    """One line for the run manifest: whether prover processes are contained, and how."""
+    import sandbox
+
+    if config.name == "leandojo":
+        return "off: LeanDojo starts its own processes (the REPL verifier, when configured, is contained)"
+    if config.name == "isabelle" and config.pisa_address:
+        return f"off: the PISA servers at {', '.join(config.pisa_address)} are not started by us"
+    return sandbox.describe(config.sandbox)
 
 
 def lean_verifier(config: EnvConfig, pool: ReplPool) -> ReplVerifier:
@@ -94,18 +123,20 @@ def kernel_settings(config: EnvConfig) -> KernelSettings:
     if config.kernel_command:
         lean = split_command(config.lean_command) if config.lean_command else ("lake", "env", "lean")
         cwd = str(project) if config.lean_project or not config.lean_command else None
-        return KernelSettings(lean_command=lean, checker_command=split_command(config.kernel_command), cwd=cwd)
+        return KernelSettings(
+            lean_command=lean, checker_command=split_command(config.kernel_command), cwd=cwd, sandbox=contained(config)
+        )
     settings = installed_settings(project)
     if settings is None:
         raise EnvUnavailable(
             f"--verify kernel needs SafeVerify in the Lean project {project}: run `prover setup lean --verifier` "
             "(or pass --kernel-command 'CMD {target} {submission}')"
         )
-    if config.lean_command:
-        from dataclasses import replace
+    from dataclasses import replace
 
+    if config.lean_command:
         settings = replace(settings, lean_command=split_command(config.lean_command))
-    return settings
+    return replace(settings, sandbox=contained(config))
 
 
 @ENVIRONMENTS.register("lean-repl")
@@ -163,6 +194,7 @@ def _isabelle(config: EnvConfig, search: SearchConfig) -> EnvProvider:
         jar=config.pisa_jar,
         command=split_command(config.pisa_command) if config.pisa_command else (),
         step_timeout=search.tactic_timeout,
+        sandbox=not config.pisa_address and contained(config),  # a server at --pisa-address is not ours to contain
     )
     if not (config.pisa_address or config.pisa_jar or config.pisa_command):
         raise EnvUnavailable(

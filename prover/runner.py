@@ -23,7 +23,7 @@ from prover import __version__, resume
 from prover.attempt import check_strategy, error_record, prove_attempt
 from prover.benchmarks import Benchmark, load_benchmark
 from prover.config import ConfigError, ProveConfig
-from prover.envs import ENVIRONMENTS, EnvProvider, build_env
+from prover.envs import ENVIRONMENTS, EnvProvider, build_env, sandbox_state
 from prover.models import GENERATORS, PROMPTS, build_generator
 from prover.results import MANIFEST, SUMMARY, ResultsFile, RunLock, required_level, summarize, write_json
 from search import TacticGenerator, Theorem
@@ -226,6 +226,7 @@ class Runner:
             "benchmark": {"name": benchmark.name, "path": benchmark.path, "sha256": benchmark.sha256},
             "theorems": len(benchmark.theorems),
             "versions": versions,
+            "sandbox": sandbox_state(cfg.env),
             "model": {"id": cfg.generator.model, "revision": resume.model_revision(cfg.generator.model)},
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
             **self.manifest_extra,

@@ -62,23 +62,30 @@ async def run_suggest(args: argparse.Namespace, config: ProveConfig) -> int:
 def run_serve(args: argparse.Namespace, config: ProveConfig) -> int:
     import uvicorn
 
-    from prover.server import ServerConfig, create_app
+    from prover.server import ServerConfig, create_app, exposure_problem
 
-    generator = build_generator(config.generator, "lean4")
-    inner = generator.inner if isinstance(generator, BatchingGenerator) else generator
-    encoder = inner if hasattr(inner, "encode") else None
-    provider = build_env(config.env, config.search) if args.check else None
     server = ServerConfig(
         host=args.host,
         port=args.port,
         token=args.token or os.environ.get("LLEMMA_PROVER_TOKEN") or None,
+        allowed_hosts=tuple(h.strip() for h in args.allowed_hosts.split(",") if h.strip()),
+        insecure_no_token=args.insecure_no_token,
         max_body_bytes=args.max_body,
         request_timeout=args.request_timeout,
         max_concurrent=args.max_concurrent,
         num_suggestions=args.suggestions,
         check=args.check,
         tactic_timeout=config.search.tactic_timeout,
+        max_headers=args.max_headers,
+        model_name=config.generator.model or "llemma-prover",
     )
+    problem = exposure_problem(server)
+    if problem is not None:
+        raise ValueError(problem)  # before any model loads
+    generator = build_generator(config.generator, "lean4")
+    inner = generator.inner if isinstance(generator, BatchingGenerator) else generator
+    encoder = inner if hasattr(inner, "encode") else None
+    provider = build_env(config.env, config.search) if args.check else None
     app = create_app(generator, server, provider, encoder)
     uvicorn.run(app, host=server.host, port=server.port, log_level="info")
     return 0

@@ -41,6 +41,8 @@ class BatchingGenerator:
         self._in_flight = 0
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._waiting: dict[asyncio.Task[None], list[asyncio.Future[list[Candidate]]]] = {}
+        self._call_of: dict[asyncio.Future[list[Candidate]], asyncio.Task[None]] = {}
 
     async def propose(self, requests: Sequence[TacticRequest]) -> list[list[Candidate]]:
         loop = asyncio.get_running_loop()
@@ -51,7 +53,25 @@ class BatchingGenerator:
             futures.append(future)
         self.requests += len(requests)
         self._schedule(loop)
-        return list(await asyncio.gather(*futures))
+        try:
+            return list(await asyncio.gather(*futures))
+        except asyncio.CancelledError:
+            await self._abandon(futures)
+            raise
+
+    async def _abandon(self, futures: list[asyncio.Future[list[Candidate]]]) -> None:
+        """A caller gave up: cancel each model call that nobody else waits for, and wait until it stopped."""
+        for future in futures:
+            future.cancel()
+        orphaned = {
+            task
+            for future in futures
+            if (task := self._call_of.get(future)) is not None and all(f.done() for f in self._waiting[task])
+        }
+        for task in orphaned:
+            task.cancel()
+        if orphaned:
+            await asyncio.wait(orphaned)
 
     def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._in_flight >= self.concurrency:
@@ -73,7 +93,14 @@ class BatchingGenerator:
             self._in_flight += 1
             task = loop.create_task(self._call(loop, batch))
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._waiting[task] = [f for _, f in batch]
+            self._call_of.update((f, task) for _, f in batch)
+            task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        for future in self._waiting.pop(task, []):
+            self._call_of.pop(future, None)
 
     async def _call(
         self, loop: asyncio.AbstractEventLoop, batch: list[tuple[TacticRequest, asyncio.Future[list[Candidate]]]]

@@ -93,18 +93,27 @@ class HFGenerator:
         return cls(model, tokenizer, prompt, **options)
 
     async def propose(self, requests: Sequence[TacticRequest]) -> list[list[Candidate]]:
+        """Generate in a worker thread; a cancelled call stops the model at its next token and returns
+        (as cancelled) only once the thread has finished, so nothing runs on for a caller that is gone."""
         if not requests:
             return []
-        return await asyncio.to_thread(self._generate, list(requests))
+        stop = threading.Event()
+        work = asyncio.ensure_future(asyncio.to_thread(self._generate, list(requests), stop))
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            stop.set()
+            await asyncio.wait({work})
+            raise
 
-    def _generate(self, requests: list[TacticRequest]) -> list[list[Candidate]]:
+    def _generate(self, requests: list[TacticRequest], stop: threading.Event | None = None) -> list[list[Candidate]]:
         """One ``generate`` per distinct sample count (a repair asks for one answer, a first round for k)."""
         by_count: dict[int, list[int]] = {}
         for index, request in enumerate(requests):
             by_count.setdefault(request.samples or self.samples, []).append(index)
         out: list[list[Candidate]] = [[] for _ in requests]
         for k, indices in by_count.items():
-            for index, candidates in zip(indices, self._generate_k([requests[i] for i in indices], k)):
+            for index, candidates in zip(indices, self._generate_k([requests[i] for i in indices], k, stop)):
                 out[index] = candidates
         return out
 
@@ -115,7 +124,9 @@ class HFGenerator:
             return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         return self.prompt.text(request)
 
-    def _generate_k(self, requests: list[TacticRequest], k: int) -> list[list[Candidate]]:
+    def _generate_k(
+        self, requests: list[TacticRequest], k: int, stop: threading.Event | None = None
+    ) -> list[list[Candidate]]:
         prompts = [self.model_input(r) for r in requests]
         torch = _require_torch()
         tokenizer = self.tokenizer
@@ -136,6 +147,8 @@ class HFGenerator:
             options.update(do_sample=True, temperature=self.temperature, top_p=self.top_p, top_k=0)
         if self.prompt.stop:
             options.update(stop_strings=list(self.prompt.stop), tokenizer=tokenizer)
+        if stop is not None:
+            options.update(stopping_criteria=_stopped_by(stop))
         with self._lock, torch.inference_mode(), self._seeded(torch, requests):
             out = self.model.generate(**encoded, **options)
             # One beam is greedy decoding: transformers keeps no beam indices for it.
@@ -222,3 +235,16 @@ class HFGenerator:
             else:
                 low = middle + 1
         return low
+
+
+def _stopped_by(event: threading.Event) -> Any:
+    """A stopping criterion that ends generation once ``event`` is set (the caller gave up)."""
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class Cancelled(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            import torch
+
+            return torch.full((input_ids.shape[0],), event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([Cancelled()])

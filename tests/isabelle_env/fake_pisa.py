@@ -18,16 +18,21 @@ do with each request:
 - ``<get fact definition> S <get fact definition> N`` prints theorem N of S's theory, or
   fails the call (PISA lets the Isabelle exception escape).
 
-It runs in-process (``FakePisa(script).start()``) or as a process of its own
-(``python -m tests.isabelle_env.fake_pisa --port P --script S.json``) so that a hung step
-can be ended by killing it. Goals are keyed by their command text, comments and layout aside:
+- ``IsabelleContext`` reads the theory file it is given, as ``PisaOS`` does (``Files.readString``):
+  a file the server cannot see fails the call.
+
+It runs in-process (``FakePisa(script).start()``) or as a process of its own (``command(script)``:
+``python fake_pisa.py --port P --script S.json --stubs DIR``, which needs nothing of the project but
+the ``isabelle_env`` folder, so it runs in the sandbox too) so that a hung step can be ended by
+killing it. Goals are keyed by their command text, comments and layout aside:
 
   {"works":  {"<goal>": ["by simp", ...]},     methods that close a goal (after by/apply)
    "hammer": {"<goal>": "by (metis foo)"},      what Sledgehammer finds for it
    "hang":   ["by hang"],                       steps that never answer
    "slow":   {"by slow": 0.5},                  steps that answer after so many seconds
    "proves_instead": {"by odd": "\\"True\\""},     a closing method that stores another proposition
-   "step_delay": 0.01}
+   "step_delay": 0.01,
+   "probe":  {"<step>": {...}}}                 ML that tries to escape (tests/lean_env/fake_repl.py's probe)
 """
 
 from __future__ import annotations
@@ -38,14 +43,21 @@ import itertools
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import grpc
+
+if __name__ == "__main__":  # a process of its own: the project's folder comes from --stubs
+    sys.path.insert(0, str(Path(sys.argv[sys.argv.index("--stubs") + 1]).parent))
 
 from isabelle_env import pisa_pb2 as pb
 from isabelle_env import pisa_pb2_grpc as pb_grpc
 from isabelle_env.lexer import tokenize
 
+STUBS = Path(__file__).resolve().parents[2] / "isabelle_env"
+PROBE_FROM = [Path(__file__).resolve().parents[1] / "lean_env" / "fake_repl.py"]
 APPLY = "<apply to top level state>"
 FACT = "<get fact definition>"
 LOST = "Didn't find top level state of given name: "
@@ -159,6 +171,8 @@ class FakePisa(pb_grpc.ServerServicer):
         self.slow: dict[str, float] = script.get("slow", {})
         self.proves_instead: dict[str, str] = script.get("proves_instead", {})
         self.step_delay: float = script.get("step_delay", 0.0)
+        self.probes: dict[str, dict] = script.get("probe", {})
+        self.theory = ""
         self.states: dict[str, State] | None = None  # None: no Isabelle yet (PISA's pisaos is null)
         self.instances = 0
         self.lost = 0  # commands that named a state the current Isabelle instance does not hold
@@ -173,6 +187,10 @@ class FakePisa(pb_grpc.ServerServicer):
 
     async def IsabelleContext(self, request, context):
         # PisaOneStage builds a new PisaOS here: a new Isabelle, none of the old named states.
+        try:  # and PisaOS reads the theory file first
+            self.theory = Path(request.context).read_text()
+        except OSError as error:
+            await context.abort(grpc.StatusCode.UNKNOWN, f"java.nio.file.NoSuchFileException: {error}")
         self.states = {}
         self.instances += 1
         return pb.IsaMessage(message=f"----------Path to Isabelle theory file----------\n{request.context}")
@@ -250,6 +268,8 @@ class FakePisa(pb_grpc.ServerServicer):
         if action in self.hang:
             await asyncio.sleep(3600)
         await asyncio.sleep(self.slow.get(action, 0.0))
+        if action in self.probes:
+            return "Step error: PROBE " + json.dumps(probe(self.probes[action]))
         if action.startswith("normalhammer"):
             found = self.hammer.get(state.goals[-1]) if state.goals else None
             if found is None:
@@ -374,6 +394,24 @@ class FakePisa(pb_grpc.ServerServicer):
             await self.server.stop(grace=None)
 
 
+def probe(targets: dict) -> dict:
+    """The Lean stand-in's escape attempts, loaded from its file (``--probe-from``: mounted in a sandbox)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fake_repl", PROBE_FROM[0])
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.probe(targets)
+
+
+def command(script: Path, pid_file: Path | None = None) -> str:
+    """The `--pisa-command` that starts this stand-in on ``{port}`` as a process of its own."""
+    here = Path(__file__).resolve()
+    line = f"{sys.executable} {here} --port {{port}} --script {script} --stubs {STUBS} --probe-from {PROBE_FROM[0]}"
+    return line + (f" --pid-file {pid_file}" if pid_file is not None else "")
+
+
 def describe(state: State) -> str:
     """PISA's state text (Toplevel.string_of_state): the goal in a proof, nothing at theory level."""
     if state.mode != "proof" or not state.goals:
@@ -395,7 +433,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--script", required=True)
     parser.add_argument("--pid-file", help="append this process's id here once it serves (counts starts)")
+    parser.add_argument("--stubs", help="the project's isabelle_env folder (stubs and lexer)")
+    parser.add_argument("--probe-from", help="the file with the escape probe (tests/lean_env/fake_repl.py)")
     args = parser.parse_args()
+    if args.probe_from:
+        PROBE_FROM[0] = Path(args.probe_from)
     with open(args.script) as handle:
         script = json.load(handle)
     asyncio.run(_serve(args.port, script, args.pid_file))

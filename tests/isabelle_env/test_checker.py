@@ -18,9 +18,9 @@ async def test_client_speaks_the_tagged_grammar(fake_pisa, tmp_path):
     from isabelle_env.replay import theory_header
 
     fake, client = fake_pisa
-    assert await client.initialise(ISA, str(tmp_path), str(tmp_path / "Interactive.thy")) == (
-        "Toplevel state 'default' is ready"
-    )
+    theory_file = tmp_path / "Interactive.thy"
+    theory_file.write_text("theory Interactive imports Complex_Main begin\n\nend\n")  # PISA reads it first
+    assert await client.initialise(ISA, str(tmp_path), str(theory_file)) == ("Toplevel state 'default' is ready")
     assert await client.parse_text(SKETCH) == [
         STATEMENT_TEXT,
         "proof -\n  (* multiply out *)",  # a comment stays with the command before it
@@ -121,6 +121,8 @@ async def test_a_pisa_without_fact_printing_never_passes_the_replay(fake_pisa):
 
 async def test_an_error_word_in_a_comment_is_not_a_parse_error(fake_pisa, tmp_path):
     _, client = fake_pisa
-    await client.initialise(ISA, str(tmp_path), str(tmp_path / "Interactive.thy"))
+    theory_file = tmp_path / "Interactive.thy"
+    theory_file.write_text("theory Interactive imports Complex_Main begin\n\nend\n")  # PISA reads it first
+    await client.initialise(ISA, str(tmp_path), str(theory_file))
     steps = await client.parse_text('theorem t: "True"\n(* rounding error: none here *)\nby simp')
     assert steps[0].startswith('theorem t: "True"') and steps[-1].endswith("by simp")

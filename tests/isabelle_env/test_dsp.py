@@ -60,13 +60,16 @@ def dsp_config(tmp_path, bench, port, pid_file=None, **run):
     names = ("ok", "hangs", "after")
     works = {**SCRIPT["works"], **{k.replace("NAME", n): v for k, v in renamed.items() for n in names}}
     script.write_text(json.dumps({**SCRIPT, "works": works}))
-    command = f"{sys.executable} -m tests.isabelle_env.fake_pisa --port {{port}} --script {script}"
-    if pid_file is not None:
-        command += f" --pid-file {pid_file}"
+    from tests.isabelle_env import fake_pisa  # grpc: only the tests that start a server need it
+
+    command = fake_pisa.command(script, pid_file)
+    # The pid file is the test's window into the server process, which the sandbox (rightly) closes.
+    sandbox = "off" if pid_file is not None else "auto"
+    env = {"pisa_command": command, "pisa_ports": [port], "isa_path": "/opt/Isabelle2022", "sandbox": sandbox}
     return merge(
         ProveConfig(),
         {
-            "env": {"name": "isabelle", "pisa_command": command, "pisa_ports": [port], "isa_path": "/opt/Isabelle2022"},
+            "env": {"name": "isabelle", **env},
             "run": {"benchmark": str(bench), "strategy": "dsp", "out": str(tmp_path / "run"), "concurrency": 1, **run},
             "search": {"tactic_timeout": 1.0},
             "generator": {"prompt": "dsp"},

@@ -17,13 +17,22 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from fake_repl import FakeRepl
+
+def fake_repl_module(path: str | None):  # type: ignore[no-untyped-def]
+    """fake_repl.py, from beside this file or from --fake-repl (a file argument: mounted in a sandbox)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fake_repl", path or Path(__file__).with_name("fake_repl.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--script", required=True)
+    parser.add_argument("--fake-repl", help="fake_repl.py (default: beside this file)")
     parser.add_argument("-o", dest="out", required=True)
     parser.add_argument("file")
     args = parser.parse_args()
@@ -33,7 +42,7 @@ def main() -> int:
     start = next(i for i, line in enumerate(lines) if line.startswith(("theorem ", "lemma ", "example ")))
     imports = [line.split()[1] for line in lines[:start] if line.startswith("import ")]
     statement, body = lines[start], "\n".join(lines[start + 1 :])
-    repl = FakeRepl(script, None, 0.0)
+    repl = fake_repl_module(args.fake_repl).FakeRepl(script, None, 0.0)
     base = repl.new_env()
     goal = repl.goal_of(statement.removesuffix(" sorry"))
     if goal is None:

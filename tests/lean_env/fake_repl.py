@@ -24,9 +24,12 @@ memory under a smaller RLIMIT_AS, else the goals), or {"varies": [[goals...], [g
 n-th run in any process gets the n-th list, the last one from then on; runs are counted in
 SCRIPT.runs), or {"huge": N} (one goal of N characters on one reply line), or
 {"per_process": [goals, goals, ...]} (the goals of the Kth process started with this script:
-Lean answering differently after a restart; processes are counted in SCRIPT.starts).
+Lean answering differently after a restart; processes are counted in SCRIPT.starts), or
+{"probe": {...}}: what a hostile tactic (`by_elab`, `#eval` with IO) would try, reported as a
+failed tactic whose message is `PROBE {json}` (see `probe`).
 Each header load (a `cmd` without `env`) appends a line to LOG; with --requests, every
-request is appended to that file as a JSON line.
+request is appended to that file as a JSON line. With --lean-path, each `import M` of a
+header needs `M.olean` in a LEAN_PATH folder, as in a real project.
 
 Whole-theorem checks (the statement's first line ending in `:= by`, then tactics indented
 by two) are elaborated tactic by tactic (a tactic that fails, or that the script does not know, gets
@@ -59,9 +62,12 @@ import json
 import mmap
 import os
 import re
+import resource
+import socket
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # also when loaded by file (fake_pisa's probe)
 from fake_sketch import HAVE, SketchElaboration
 
 HEADER_ENV_BASE = 0
@@ -72,7 +78,25 @@ def pretty(obj: dict) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=1)
 
 
+def unresolved_imports(text: str) -> list[str]:
+    """Lean's complaint for each ``import M`` with no ``M.olean`` in a ``LEAN_PATH`` entry (as `lake env` sets it)."""
+    entries = [e for e in os.environ.get("LEAN_PATH", "").split(os.pathsep) if e]
+    missing = []
+    for line in text.splitlines():
+        if line.startswith("import "):
+            module = line.split()[1]
+            relative = module.replace(".", os.sep) + ".olean"
+            if not any(os.path.isfile(os.path.join(entry, relative)) for entry in entries):
+                missing.append(
+                    f"unknown module prefix '{module.split('.')[0]}'\n\nNo directory '{module}' or file "
+                    f"'{relative}' in the search path entries:\n" + "\n".join(entries)
+                )
+    return missing
+
+
 class FakeRepl(SketchElaboration):
+    resolve_imports = False  # --lean-path: imports must be found on LEAN_PATH, as in a real project
+
     def __init__(self, script: dict, log: str | None, import_delay: float, step_delay: float = 0.0) -> None:
         self.goals: dict[str, str] = script.get("goals", {})
         self.states: dict[str, dict] = script.get("states", {})
@@ -138,6 +162,9 @@ class FakeRepl(SketchElaboration):
                 with open(self.log, "a") as handle:
                     handle.write(f"{os.getpid()}\n")
             time.sleep(self.import_delay)
+            missing = unresolved_imports(text) if self.resolve_imports else []
+            if missing:
+                return {"messages": [self.message("error", missing[0])], "env": self.new_env()}
             sorries = self.file_sorries(text)
             return {"sorries": sorries, "env": self.new_env()} if sorries else {"env": self.new_env()}
         if request["env"] not in self.envs:
@@ -382,6 +409,8 @@ class FakeRepl(SketchElaboration):
         if fault == "oom":
             hog = bytearray(1 << 34)  # beyond any test's RLIMIT_AS: raises MemoryError
             return {"size": len(hog)}
+        if "probe" in step:
+            return {"message": "Lean error:\nPROBE " + json.dumps(probe(step["probe"]))}
         if "lean_error" in step:
             return {"message": "Lean error:\n" + step["lean_error"]}
         if "error" in step:
@@ -401,6 +430,44 @@ class FakeRepl(SketchElaboration):
         return {"message": "Lean error:\nbad script step"}
 
 
+def _attempt(action) -> str:  # type: ignore[no-untyped-def]
+    try:
+        return "ok: " + str(action())
+    except OSError as error:
+        return f"denied: {type(error).__name__}: {error}"
+
+
+def probe(targets: dict) -> dict:
+    """Try to escape: connect to a TCP port on loopback, write files, read a file, signal a process,
+    read an environment variable; report what worked and the address-space limit in force."""
+
+    def connect() -> str:
+        with socket.create_connection(("127.0.0.1", targets["connect"]), timeout=2) as conn:
+            conn.sendall(b"escaped")
+        return "connected"
+
+    def write(path: str) -> int:
+        with open(path, "w") as handle:
+            return handle.write("escaped")
+
+    def read() -> str:
+        with open(targets["read"]) as handle:
+            return handle.read()
+
+    report = {"pid": os.getpid(), "rlimit_as": resource.getrlimit(resource.RLIMIT_AS)[0]}
+    if "connect" in targets:
+        report["connect"] = _attempt(connect)
+    for path in targets.get("write", []):
+        report[f"write {path}"] = _attempt(lambda path=path: write(path))
+    if "read" in targets:
+        report["read"] = _attempt(read)
+    if "signal" in targets:
+        report["signal"] = _attempt(lambda: os.kill(targets["signal"], 0))
+    if "env" in targets:
+        report["env"] = os.environ.get(targets["env"])
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--script", required=True)
@@ -408,11 +475,13 @@ def main() -> None:
     parser.add_argument("--import-delay", type=float, default=0.0)
     parser.add_argument("--step-delay", type=float, default=0.0)
     parser.add_argument("--requests")
+    parser.add_argument("--lean-path", action="store_true", help="resolve imports on LEAN_PATH")
     args = parser.parse_args()
     with open(args.script) as handle:
         repl = FakeRepl(json.load(handle), args.log, args.import_delay, args.step_delay)
     repl.runs_file = args.script + ".runs"
     repl.count_start(args.script)
+    repl.resolve_imports = args.lean_path
     buffer: list[str] = []
     for line in sys.stdin:
         if line.strip():

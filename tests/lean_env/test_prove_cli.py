@@ -107,7 +107,7 @@ def _kernel_flags(fake_repl, extra_script: dict | None = None) -> list[str]:
         data.update(extra_script)
         script.write_text(json.dumps(data))
     folder = FAKE_REPL.parent
-    lean = f"{sys.executable} {folder / 'fake_lean.py'} --script {script}"
+    lean = f"{sys.executable} {folder / 'fake_lean.py'} --script {script} --fake-repl {FAKE_REPL}"
     checker = f"{sys.executable} {folder / 'fake_safeverify.py'} {{target}} {{submission}}"
     return ["--verify", "kernel", "--lean-command", lean, "--kernel-command", checker]
 

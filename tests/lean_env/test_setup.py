@@ -50,7 +50,7 @@ def test_setup_runs_each_step_once_and_is_idempotent(tmp_path, fake_tools):
     lakefile = (setup.project / "lakefile.lean").read_text()
     assert '"https://github.com/leanprover-community/mathlib4" @ "v4.9.0"' in lakefile
     assert (setup.repl_dir / "lean-toolchain").read_text() == "leanprover/lean4:v4.9.0\n"
-    assert len(said) == 5
+    assert len(said) == 6 and said[0].startswith("[sandbox]")  # bubblewrap checked (installed if missing), 5 steps
     setup_lean(setup, said.append)
     assert fake_tools.read_text().splitlines() == calls  # nothing ran the second time
     (setup.project / RECORD).unlink()  # a project set up before the record existed

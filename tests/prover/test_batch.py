@@ -68,8 +68,13 @@ def test_sigkill_mid_run_then_resume_records_each_theorem_once(tmp_path, records
     fake = FakeRepl(tmp_path, step_delay=0.05)
     bench = write_benchmark(tmp_path / "bench.jsonl", 9)
     run = tmp_path / "run"
+    # The stand-in's header-load log is how this test sees work in flight: uncontained, so it reaches us.
+    uncontained = ("--sandbox", "off")
     proc = subprocess.Popen(
-        prove_argv(bench, run, fake), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        prove_argv(bench, run, fake, *uncontained),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         # Work is in flight once a REPL has loaded the header; then wait for the records wanted.
@@ -80,7 +85,7 @@ def test_sigkill_mid_run_then_resume_records_each_theorem_once(tmp_path, records
     assert reached, "the run never got that far"
     at_kill = written(run)
     assert records_before_kill <= at_kill < 9  # the kill hit the run in the middle
-    done = subprocess.run(prove_argv(bench, run, fake), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(prove_argv(bench, run, fake, *uncontained), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     names = [r["name"] for r in records(run)]
     assert sorted(names) == sorted(f"r{i}" for i in range(9))  # every theorem exactly once
@@ -252,7 +257,8 @@ async def test_a_killed_prover_actor_costs_one_error_record_and_is_replaced(tmp_
         ProveConfig(),
         {
             "run": {"benchmark": str(bench), "out": str(run), "ray": "local", "concurrency": 2},
-            "env": {"repl_command": fake.command, "workers": 2},
+            # uncontained: the test counts prover processes by the stand-in's header-load log
+            "env": {"repl_command": fake.command, "workers": 2, "sandbox": "off"},
             "generator": {"tactics": TACTICS},
         },
         "test",

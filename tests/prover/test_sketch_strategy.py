@@ -76,7 +76,8 @@ def config(
     path = bench(tmp_path, *names, informal_proof=informal)
     base = {
         "run": {"benchmark": str(path), "out": str(tmp_path / "run"), "strategy": "sketch"},
-        "env": {"repl_command": command, "workers": 1},
+        # The request log is the stand-in's own file on the host: a sandboxed REPL could not write it.
+        "env": {"repl_command": command, "workers": 1, **({"sandbox": "off"} if requests else {})},
         "generator": {"name": "openai", "endpoint": url, "model": "m", "prompt": "lean-dsp", "samples": 1},
         "sketch": {"gap_tactics": GAP_TACTICS, "gap_expansions": 4},
     }
