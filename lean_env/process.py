@@ -82,6 +82,11 @@ class ReplProcess:
     def pid(self) -> int | None:
         return None if self._proc is None else self._proc.pid
 
+    @property
+    def busy(self) -> bool:
+        """A request is running here or waiting for its turn."""
+        return self._lock.locked()
+
     def has_header(self, header: str) -> bool:
         return header in self._headers
 

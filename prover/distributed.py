@@ -104,14 +104,17 @@ async def run_on_ray(
             config, language
         )
         cpus -= 0 if on_gpu else 1
-    # One prover actor per pool process (each owns a pool of one), as many as the cluster can place.
-    actors_count = max(1, min(config.env.workers, cpus))
-    if actors_count < config.env.workers:
-        logger.warning("the Ray cluster has room for %d prover actors, not %d", actors_count, config.env.workers)
-    per_actor_env = dataclasses.replace(config.env, workers=1)
+    # One prover actor per search_workers pool processes (each owns a pool of that many, one CPU each), as
+    # many as the cluster can place: a search then has the processes of its actor.
+    size = config.env.search_workers
+    wanted = max(1, config.env.workers // size)
+    actors_count = max(1, min(wanted, cpus // size))
+    if actors_count < wanted:
+        logger.warning("the Ray cluster has room for %d prover actors, not %d", actors_count, wanted)
+    per_actor_env = dataclasses.replace(config.env, workers=size)
     actor_config = dataclasses.replace(config, env=per_actor_env)
     per_actor = max(1, math.ceil(config.run.concurrency / actors_count))
-    actor_class = ray.remote(num_cpus=1, max_concurrency=per_actor)(ProverActor)
+    actor_class = ray.remote(num_cpus=size, max_concurrency=per_actor)(ProverActor)
     arguments = (actor_config, model, language, str(graphs_dir) if graphs_dir else None)
     actors: list[Any] = [actor_class.remote(*arguments) for _ in range(actors_count)]
     if not await _ready([*actors, *([model] if model else [])]):

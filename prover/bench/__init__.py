@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prover.bench.one_theorem import OneTheoremConfig, handoff, one_theorem
 from prover.bench.simulated import InstantEnv, Latency, SimulatedEnv, SimulatedGenerator, SimulatedPool
 from prover.config import ProveConfig, merge
 from prover.models import BatchingGenerator
@@ -41,6 +42,8 @@ class BenchConfig:
         default_factory=lambda: {"check": 0.2, "audit": 0.01, "compile": 2.0, "replay": 1.0}
     )
     """Simulated seconds: elaborating a proof, the audit, compiling a file with Mathlib, the kernel replay."""
+    one_theorem: OneTheoremConfig = field(default_factory=OneTheoremConfig)
+    """One theorem on K = 1, 4, 8 REPL processes (``--search-workers``)."""
     lean_project: str | None = None
     gpu: bool = False
 
@@ -56,6 +59,7 @@ class BenchConfig:
             import_delay=0.1,
             verify_proofs=2,
             check_costs={"check": 0.02, "audit": 0.002, "compile": 0.05, "replay": 0.02},
+            one_theorem=OneTheoremConfig.small(),
         )
 
 
@@ -395,6 +399,8 @@ async def run_bench(config: BenchConfig) -> dict[str, Any]:
         batch = {"skipped": str(error)}
     header = await header_reuse(config)
     verification = await verification_cost(config)
+    many = await one_theorem(config.one_theorem)
+    moves = await handoff(config.one_theorem)
     result: dict[str, Any] = {
         "search_overhead_us": overhead[-1]["search_us_per_expansion"],
         "search_overhead": overhead,
@@ -405,6 +411,9 @@ async def run_bench(config: BenchConfig) -> dict[str, Any]:
         "header_reuse_speedup": header["speedup"],
         "header_reuse": header,
         "verification": verification,
+        "one_theorem": many,
+        "search_workers_speedup": {str(row["search_workers"]): row["speedup"] for row in many},
+        "handoff": moves,
         "machine": machine(),
     }
     if config.gpu:

@@ -65,13 +65,33 @@ def print_tables(result: dict[str, Any]) -> None:
         f"{verification['repl_vs_check_alone']:.2f}x the check alone); "
         f"kernel {verification['kernel_s_per_proof']:.3f} s ({verification['kernel_vs_repl']:.1f}x repl)"
     )
+    many = Table(title="6. One theorem on K REPL processes (--search-workers K; simulated latencies and handoffs)")
+    for column in ("K", "seconds", "expansions", "speed-up", "× K", "unused tactics", "pickles", "unpickles"):
+        many.add_column(column, justify="right")
+    for row in result["one_theorem"]:
+        many.add_row(
+            str(row["search_workers"]),
+            f"{row['seconds']:.2f}",
+            str(row["expansions"]),
+            f"{row['speedup']:.2f}",
+            f"{row['speedup_per_worker']:.2f}",
+            str(row["unused_env_calls"]),
+            str(row["pickles"]),
+            str(row["unpickles"]),
+        )
+    console.print(many)
+    moves = ", ".join(
+        f"{row['depth']} deep: replay {row['replay_s'] * 1000:.0f} ms, pickle {row['pickle_s'] * 1000:.0f} ms"
+        for row in result["handoff"]
+    )
+    console.print(f"   Moving a state to another process (simulated REPL): {moves}")
     if "gpu" in result:
         gpu = result["gpu"]
         if "skipped" in gpu:
-            console.print(f"6. GPU: skipped ({gpu['skipped']})")
+            console.print(f"7. GPU: skipped ({gpu['skipped']})")
         else:
             console.print(
-                f"6. GPU ({gpu['device']}): {gpu['tokens_per_s']:.0f} tokens/s, "
+                f"7. GPU ({gpu['device']}): {gpu['tokens_per_s']:.0f} tokens/s, "
                 f"{gpu['expansions_per_s']:.2f} expansions/s at {gpu['beams']} beams"
             )
     machine = result["machine"]

@@ -25,8 +25,13 @@ n-th run in any process gets the n-th list, the last one from then on; runs are 
 SCRIPT.runs), or {"huge": N} (one goal of N characters on one reply line), or
 {"per_process": [goals, goals, ...]} (the goals of the Kth process started with this script:
 Lean answering differently after a restart; processes are counted in SCRIPT.starts).
-Each header load (a `cmd` without `env`) appends a line to LOG; with --requests, every
-request is appended to that file as a JSON line.
+Each header load (a `cmd` without `env`, or an unpickle without one) appends a line to LOG; with
+--requests, every request is appended to that file as a JSON line, with the pid of the process.
+
+Proof states are pickled and unpickled as the real REPL does it (prover/bench/repl_pickling.py): the
+file carries the state's goals, tactic path and header, so a state unpickled in another process goes
+on exactly where it was; an unpickle into an environment of another header gives a state whose
+tactics fail.
 
 Whole-theorem checks (the statement's first line ending in `:= by`, then tactics indented
 by two) are elaborated tactic by tactic; the environment they return holds the theorem
@@ -38,6 +43,8 @@ the real Lean do:
   "unchecked": ["<tactic>", ...]               meta code that added the theorem without the
                                                 kernel (read by fake_lean.py / fake_safeverify.py)
   "check_faults": {"<tactic>": <fault step>}  a fault only whole-theorem checks meet
+  "unpickled": {"<goal text>": [goals...]}    how a state shows after unpickling (the REPL restores
+                                               constants, not scoped notation)
   "replies":   [{"contains": "<text>", "reply": {...}, "decl": [NAME, [axioms], TYPE|null]}]
                the exact reply the real REPL gives to a command containing <text>
                (the env id is filled in; "decl" is what that environment then holds)
@@ -63,6 +70,8 @@ def pretty(obj: dict) -> str:
 
 
 class FakeRepl:
+    pickle_delay = unpickle_delay = 0.0
+
     def __init__(self, script: dict, log: str | None, import_delay: float, step_delay: float = 0.0) -> None:
         self.goals: dict[str, str] = script.get("goals", {})
         self.states: dict[str, dict] = script.get("states", {})
@@ -72,6 +81,7 @@ class FakeRepl:
         self.retype: dict[str, str] = script.get("retype", {})
         self.replies: list[dict] = script.get("replies", [])
         self.check_faults: dict[str, dict] = script.get("check_faults", {})
+        self.unpickled: dict[str, list[str]] = script.get("unpickled", {})
         self.log = log
         self.import_delay = import_delay
         self.step_delay = step_delay
@@ -80,7 +90,12 @@ class FakeRepl:
         self.next_state = 0
         self.proof_states: dict[int, str] = {}
         self.state_paths: dict[int, tuple[str, ...]] = {}
+        self.state_goals: dict[int, list[str]] = {}
+        self.state_headers: dict[int, str] = {}
+        self.foreign: set[int] = set()  # unpickled into an environment without their header
         self.envs: set[int] = set()
+        self.env_headers: dict[int, str] = {}
+        self.header = ""  # the header of the environment the current command runs in
         self.decls: dict[int, dict[str, tuple[list[str], str]]] = {}  # env -> name -> (axioms, printed type)
 
     def count_start(self, script_path: str) -> None:
@@ -104,30 +119,62 @@ class FakeRepl:
 
     def new_env(self) -> int:
         self.envs.add(self.next_env)
+        self.env_headers[self.next_env] = self.header
         self.next_env += 1
         return self.next_env - 1
 
-    def new_state(self, goal: str, path: tuple[str, ...] = ()) -> int:
+    def new_state(self, goal: str, path: tuple[str, ...] = (), goals: list[str] | None = None) -> int:
         self.proof_states[self.next_state] = goal
         self.state_paths[self.next_state] = path
+        self.state_goals[self.next_state] = [goal] if goals is None else goals
+        self.state_headers[self.next_state] = self.header
         self.next_state += 1
         return self.next_state - 1
 
+    def state_record(self, state: int) -> tuple[list[str], tuple[str, ...], str] | None:
+        if state not in self.proof_states:
+            return None
+        return self.state_goals[state], self.state_paths[state], self.state_headers[state]
+
+    def restore(self, goals: list[str], path: tuple[str, ...], header: str, *, foreign: bool, unpickled: bool) -> int:
+        self.header = header
+        if unpickled:  # the REPL restores constants, not scoped notation: goals can print otherwise
+            goals = self.unpickled.get("\n\n".join(goals), goals)
+        state = self.new_state("\n\n".join(goals), path, goals)
+        if foreign:
+            self.foreign.add(state)
+        return state
+
+    def env_header(self, env: int) -> str | None:
+        return self.env_headers.get(env)
+
+    def import_header(self, header: str) -> None:
+        self.load_header()
+
+    def load_header(self) -> None:
+        if self.log:
+            with open(self.log, "a") as handle:
+                handle.write(f"{os.getpid()}\n")
+        time.sleep(self.import_delay)
+
     def handle(self, request: dict) -> dict:
         if "cmd" in request:
+            self.header = self.env_headers.get(request.get("env", -1), request["cmd"])
             return self.command(request)
         if "tactic" in request:
             time.sleep(self.step_delay)
             return self.tactic(request["tactic"], request["proofState"])
+        if ("pickleTo" in request and "proofState" in request) or "unpickleProofStateFrom" in request:
+            # Imported when first needed: most processes never pickle, and the import takes a fifth of a second.
+            from prover.bench.repl_pickling import pickle_state, unpickle_state
+
+            return (pickle_state if "pickleTo" in request else unpickle_state)(self, request)
         return {"message": f"Lean error:\nunsupported request {sorted(request)}"}
 
     def command(self, request: dict) -> dict:
         text = request["cmd"]
         if "env" not in request:  # a header (imports and options), or a whole file with sorries
-            if self.log:
-                with open(self.log, "a") as handle:
-                    handle.write(f"{os.getpid()}\n")
-            time.sleep(self.import_delay)
+            self.load_header()
             sorries = self.file_sorries(text)
             return {"sorries": sorries, "env": self.new_env()} if sorries else {"env": self.new_env()}
         if request["env"] not in self.envs:
@@ -301,6 +348,9 @@ class FakeRepl:
         if state_id not in self.proof_states:
             return {"message": f"Lean error:\nunknown proof state {state_id}"}
         goal = self.proof_states[state_id]
+        if state_id in self.foreign:
+            return {"message": "Lean error:\n<input>:1:0: unknown constant (the environment lacks the state's header)"}
+        self.header = self.state_headers[state_id]
         path = (*self.state_paths[state_id], tactic)
         step = self.step_for(goal, self.state_paths[state_id], tactic)
         if step is None:
@@ -309,17 +359,13 @@ class FakeRepl:
             step = ["x" * int(step["huge"])]
         if isinstance(step, dict):
             return self.special(step)
-        return {
-            "proofStatus": "Completed" if not step else "Incomplete: open goals remain",
-            "proofState": self.new_state("\n\n".join(step), path),
-            "goals": list(step),
-        }
+        return self.goals_reply(list(step), path)
 
-    def goals_reply(self, goals: list[str]) -> dict:
+    def goals_reply(self, goals: list[str], path: tuple[str, ...] = ()) -> dict:
         return {
             "proofStatus": "Completed" if not goals else "Incomplete: open goals remain",
-            "proofState": self.new_state("\n\n".join(goals)),
-            "goals": list(goals),
+            "proofState": self.new_state("\n\n".join(goals), path, goals),
+            "goals": goals,
         }
 
     def earlier_runs(self, step: dict) -> int:
@@ -400,7 +446,7 @@ def main() -> None:
         buffer = []
         if args.requests:
             with open(args.requests, "a") as handle:
-                handle.write(json.dumps(request) + "\n")
+                handle.write(json.dumps({**request, "pid": os.getpid()}) + "\n")
         try:
             reply = repl.handle(request)
         except MemoryError:

@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from prover.bench import BenchConfig, run_bench
+from prover.bench.one_theorem import OneTheoremConfig, one_theorem
 
 
 def finite(value) -> bool:
@@ -36,6 +37,18 @@ async def test_small_bench_has_every_figure():
     assert verification["repl_requests_per_proof"] == 2  # the check and its audit: one more than the check alone
     assert verification["kernel_requests_per_proof"] == 2  # the kernel level adds processes, not REPL requests
     assert finite(verification["kernel_vs_repl"]) and finite(verification["screen_s_per_proof"])
+    assert set(result["search_workers_speedup"]) == {"1", "4", "8"}
+
+
+async def test_one_theorem_on_1_4_8_processes_is_one_search_timed_side_by_side():
+    rows = await one_theorem(OneTheoremConfig.small())
+    assert [row["search_workers"] for row in rows] == [1, 4, 8]
+    # The same search at every K: the order of expansions does not depend on the processes.
+    assert len({(row["expansions"], row["env_calls"], tuple(row["proof"])) for row in rows}) == 1
+    assert rows[0]["expansions"] > 1
+    for row in rows:
+        assert finite(row["seconds"]) and finite(row["speedup"]) and row["speedup"] > 0
+    assert rows[0]["pickles"] == rows[0]["unpickles"] == 0  # one process never hands a state over
 
 
 def test_bench_json_from_the_command_line():
@@ -45,4 +58,5 @@ def test_bench_json_from_the_command_line():
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert {"search_overhead_us", "pipeline", "batching_speedup", "header_reuse_speedup", "machine"} <= set(result)
+    assert [row["search_workers"] for row in result["one_theorem"]] == [1, 4, 8]
     assert all({"workers", "utilization", "speedup_vs_sequential"} <= set(row) for row in result["pipeline"])
