@@ -58,6 +58,9 @@ class ReplSettings:
     """Loading `import Mathlib` takes seconds to minutes."""
     command_timeout: float = 120.0
     """A theorem statement or a whole-proof check."""
+    shared_dir: str | None = None
+    """A folder every process of a pool reads and writes at this same path (the proof-state pickles that
+    move states between processes, see `lean_env.states`); a sandbox around the process must let it through."""
 
 
 class ReplProcess:

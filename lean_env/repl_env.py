@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import logging
 import shutil
@@ -80,11 +81,15 @@ class ReplPool:
     def __init__(self, settings: ReplSettings, size: int) -> None:
         if size < 1:
             raise ValueError("the REPL pool needs at least one process")
+        self._own_dir = None
+        if settings.shared_dir is None and size > 1:
+            # Made before any process starts, so that a sandbox around each can let it through.
+            self._own_dir = tempfile.mkdtemp(prefix="llemma-repl-pickles-")
+            settings = dataclasses.replace(settings, shared_dir=self._own_dir)
         self.settings = settings
         self.processes = [ReplProcess(settings, i) for i in range(size)]
         self.handoff = HandoffCosts()
         self._lent: dict[int, object] = {}  # process index -> the search it is lent to
-        self._pickle_dir: Path | None = None
         self._pickle_names = itertools.count()
 
     def pick(self, header: str) -> ReplProcess:
@@ -103,11 +108,10 @@ class ReplPool:
         if self._lent.get(process.index) is borrower:
             del self._lent[process.index]
 
-    def pickle_path(self) -> Path:
-        """A new file name for a pickled proof state, in a private directory every process of the pool can reach."""
-        if self._pickle_dir is None:
-            self._pickle_dir = Path(tempfile.mkdtemp(prefix="llemma-repl-pickles-"))
-        return self._pickle_dir / f"{next(self._pickle_names)}.olean"
+    def pickle_path(self) -> Path | None:
+        """A new file name for a pickled proof state in the pool's shared folder; None when it has none."""
+        folder = self.settings.shared_dir
+        return None if folder is None else Path(folder) / f"{next(self._pickle_names)}.olean"
 
     @property
     def header_loads(self) -> int:
@@ -115,9 +119,8 @@ class ReplPool:
 
     async def close(self) -> None:
         await asyncio.gather(*(p.close() for p in self.processes))
-        if self._pickle_dir is not None:
-            shutil.rmtree(self._pickle_dir, ignore_errors=True)
-            self._pickle_dir = None
+        if self._own_dir is not None:
+            shutil.rmtree(self._own_dir, ignore_errors=True)
 
 
 class LeanReplEnv:

@@ -77,6 +77,14 @@ class HandoffCosts:
     unpickle: float = UNPICKLE_PRIOR_S
     pickles: int = 0
     unpickles: int = 0
+    broken: str | None = None
+    """Why pickling does not work in this pool (a process lost while writing or reading a file): from
+    then on every state is replayed, and no process is lost to it again."""
+
+    def give_up(self, reason: str) -> None:
+        if self.broken is None:
+            logger.warning("proof-state pickling is switched off for this pool; states are replayed: %s", reason)
+        self.broken = reason
 
     def note_pickle(self, seconds: float) -> None:
         self.pickle = seconds if not self.pickles else self.pickle + MEAN_WEIGHT * (seconds - self.pickle)
@@ -246,7 +254,8 @@ class TheoremStates:
         return sum(self._seconds.values()) / len(self._seconds) if self._seconds else self.start_seconds
 
     def _can_pickle(self, path: tuple[str, ...]) -> bool:
-        if not self._pickling_trusted or not path:
+        usable = self.pool.settings.shared_dir is not None and self.pool.handoff.broken is None
+        if not usable or not self._pickling_trusted or not path:
             return False
         return path in self._pickles or path in self._pickling or self._holder(path) is not None
 
@@ -272,6 +281,7 @@ class TheoremStates:
         except StaleState:
             raise
         except ReplFailure as error:
+            self.pool.handoff.give_up(f"unpickling lost the process: {error}")
             raise _NoHandoff(f"unpickling failed: {error}") from None
         self.pool.handoff.note_unpickle(time.perf_counter() - started)
         shown = goals_of(reply)
@@ -293,7 +303,7 @@ class TheoremStates:
         held = self._current(process)
         for path in [p for p in self._wanted if p in held.ids]:
             self._wanted.discard(path)
-            if path in self._pickles or path in self._pickling or not self._pickling_trusted:
+            if path in self._pickles or path in self._pickling or not self._can_pickle(path):
                 continue
             fresh = self.start_seconds + sum(self._seconds.get(path[:n], 0.0) for n in range(1, len(path) + 1))
             if self.pool.handoff.pickle + self.pool.handoff.unpickle < fresh:
@@ -315,11 +325,16 @@ class TheoremStates:
         self._pickling[path] = future
         try:
             file = self.pool.pickle_path()
+            if file is None:
+                raise _NoHandoff("the pool has no folder its processes share")
             started = time.perf_counter()
             try:
                 request = PickleProofState(pickle_to=str(file), proof_state=state)
                 reply = await process.request(request, self.replay_timeout, generation)
-            except ReplFailure as error:  # a restart included: the state is gone from that process
+            except StaleState as error:  # another search restarted that process: the state is gone there
+                raise _NoHandoff(f"pickling failed: {error}") from None
+            except ReplFailure as error:
+                self.pool.handoff.give_up(f"pickling lost the process: {error}")
                 raise _NoHandoff(f"pickling failed: {error}") from None
             self.pool.handoff.note_pickle(time.perf_counter() - started)
             shown = goals_of(reply)

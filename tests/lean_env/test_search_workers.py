@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shutil
 
 import pytest
 
@@ -117,9 +118,8 @@ async def test_four_processes_find_the_graph_and_proof_of_one(tmp_path, handoff)
     unpickles = [r for r in stand.requests() if "unpickleProofStateFrom" in r]
     if handoff == "pickling":
         assert unpickles and all("env" in r for r in unpickles)  # always into the process's own header env
-        assert set(stand.pids("pickleTo")) and not set(stand.pids("unpickleProofStateFrom")) <= set(
-            stand.pids("pickleTo")
-        )
+        writers = {r["pickleTo"]: r["pid"] for r in stand.requests() if "pickleTo" in r}
+        assert all(writers[r["unpickleProofStateFrom"]] != r["pid"] for r in unpickles)  # moved between processes
     else:
         assert not unpickles and not stand.pids("pickleTo")
 
@@ -193,6 +193,28 @@ async def test_a_state_that_unpickles_with_other_goals_is_replayed_instead(tmp_p
         after = [r for r in stand.requests() if r["pid"] == borrowed]
         unpickled = next(i for i, r in enumerate(after) if "unpickleProofStateFrom" in r)
         assert any(r.get("tactic") == "subst h" for r in after[unpickled:])  # then the path replayed there
+    finally:
+        await env.close()
+        await pool.close()
+
+
+async def test_a_process_lost_to_pickling_switches_pickling_off_for_the_pool(tmp_path, caplog):
+    stand = Stand(tmp_path, SCRIPT, step_delay=0.02)
+    pool = ReplPool(stand.settings, 2)
+    pool.handoff = HandoffCosts(pickle=0.0, unpickle=0.0)
+    shutil.rmtree(pool.settings.shared_dir)  # the processes cannot write there: the REPL dies on the IO error
+    env = LeanReplEnv(pool, search_workers=2)
+    try:
+        step = await env.apply(await env.start(TH1), "subst h", 5)
+        env.will_expand(step)
+        with caplog.at_level(logging.WARNING, logger="lean_env.states"):
+            outcomes = await asyncio.gather(env.apply(step, "rfl", 5), env.apply(step, "norm_num", 5))
+        assert all(isinstance(o, Proved) for o in outcomes)  # the states were replayed instead
+        assert "pickling is switched off" in caplog.text and pool.handoff.broken
+        pickles = len(stand.pids("pickleTo"))
+        await env.process.kill()
+        await asyncio.gather(env.apply(step, "rfl", 5), env.apply(step, "norm_num", 5))
+        assert len(stand.pids("pickleTo")) == pickles == 1  # tried once, never again
     finally:
         await env.close()
         await pool.close()
