@@ -62,7 +62,8 @@ MEAN_WEIGHT = 0.2  # weight of each new measurement in the running means
 
 
 class StateLost(ReplFailure):
-    """A state could not be rebuilt after a restart: its replay failed or gave other goals than before."""
+    """A state could not be rebuilt (after a restart, or on another process): its replay failed or gave
+    other goals than before."""
 
 
 class _NoHandoff(Exception):
@@ -121,6 +122,7 @@ class TheoremStates:
         self.start_seconds = 0.0
         self._texts: dict[tuple[str, ...], str] = {}  # the goals each state showed when it was made
         self._seconds: dict[tuple[str, ...], float] = {}  # what the tactic that made each state took
+        self._seconds_sum = 0.0
         self._lost: set[tuple[str, ...]] = set()  # states whose replay gave other goals: never used
         self._held: dict[int, _Held] = {}
         self._pickles: dict[tuple[str, ...], Path] = {}
@@ -147,7 +149,9 @@ class TheoremStates:
         if held is not None and held.generation == generation:
             held.ids.setdefault(path, state)
         self._texts.setdefault(path, text)
-        self._seconds.setdefault(path, seconds)
+        if path not in self._seconds:
+            self._seconds[path] = seconds
+            self._seconds_sum += seconds
 
     async def _start_on(self, process: ReplProcess) -> tuple[int, str, int]:
         for attempt in range(NEIGHBOUR_RESTARTS):
@@ -185,7 +189,7 @@ class TheoremStates:
         by unpickling or replay when it lacks it (see the module)."""
         lost = next((path[:n] for n in range(len(path) + 1) if path[:n] in self._lost), None)
         if lost is not None:
-            raise StateLost(f"the state after {list(lost)} could not be rebuilt after a restart; it is dropped")
+            raise StateLost(f"the state after {list(lost)} could not be rebuilt; it is dropped")
         held = self._current(process)
         if path in held.ids:
             return held.ids[path], held.generation
@@ -206,7 +210,7 @@ class TheoremStates:
         shown = goals_of(reply)
         if shown is None:
             self._lost.add(path)
-            raise StateLost(f"replaying {path[-1]!r} after a restart gave no goals ({reply}); the state is dropped")
+            raise StateLost(f"replaying {path[-1]!r} to rebuild a state gave no goals ({reply}); the state is dropped")
         self._check(path, shown[0])
         self._current(process).ids[path] = shown[1]
         return shown[1], generation
@@ -214,13 +218,12 @@ class TheoremStates:
     def _check(self, path: tuple[str, ...], goals: str) -> None:
         expected = self._texts.get(path)
         if expected is not None and goals != expected:
-            logger.warning(
-                "%s: replaying %s after a restart gave other goals; the state is dropped", self.theorem.name, list(path)
-            )
+            name = self.theorem.name
+            logger.warning("%s: rebuilding %s gave other goals; the state is dropped", name, list(path))
             self._lost.add(path)
             raise StateLost(
-                f"replaying {list(path)} after a restart gave other goals than before ({goals[:200]!r} instead of "
-                f"{expected[:200]!r}); the state is dropped"
+                f"replaying {list(path)} to rebuild a state (after a restart, or on another process) gave other goals "
+                f"than before ({goals[:200]!r} instead of {expected[:200]!r}); the state is dropped"
             )
 
     # -- pickling or replay -----------------------------------------------------------------------
@@ -251,7 +254,7 @@ class TheoremStates:
         return costs.unpickle + costs.pickle + wait
 
     def _mean_step(self) -> float:
-        return sum(self._seconds.values()) / len(self._seconds) if self._seconds else self.start_seconds
+        return self._seconds_sum / len(self._seconds) if self._seconds else self.start_seconds
 
     def _can_pickle(self, path: tuple[str, ...]) -> bool:
         usable = self.pool.settings.shared_dir is not None and self.pool.handoff.broken is None

@@ -62,14 +62,10 @@ class _Work:
 
     guess: _Guess
     request: TacticRequest
-    index: int
-    """The expansion this work is expected to be; orders its tactics among the works ahead."""
+    """Its seed is that of the expansion the work was expected to be; in turn it must be the real one."""
     proposal: asyncio.Task[Proposal]
     jobs: list[_Job] = field(default_factory=list)
     committed: bool = False
-
-    def busy(self) -> bool:
-        return not self.proposal.done() or any(not job.future.done() for job in self.jobs)
 
 
 class ParallelRun(SearchRun):
@@ -110,7 +106,7 @@ class ParallelRun(SearchRun):
         if work is None or work.request != request or _failed(work.proposal):
             guess = _Guess(node.goals, request.tactics, node.score, node.depth, node.priority)
             work = self._start(guess, index, request)
-        work.committed, work.index = True, index
+        work.committed = True
         self._speculate()
         started = time.perf_counter()
         kept, refused, proposed = await asyncio.shield(work.proposal)
@@ -142,7 +138,7 @@ class ParallelRun(SearchRun):
             old.proposal.cancel()
         if self._will_expand is not None:
             self._will_expand(guess.goals)
-        work = _Work(guess, request, index, asyncio.create_task(self._proposal(request)))
+        work = _Work(guess, request, asyncio.create_task(self._proposal(request)))
         self._works[id(guess.goals)] = work
         self._started_works.append(work)
         work.proposal.add_done_callback(lambda _, work=work: self._proposed(work))
