@@ -280,12 +280,9 @@ class TheoremStates:
         request = UnpickleProofState(unpickle_proof_state_from=str(file), env=env)
         started = time.perf_counter()
         try:
-            reply = await process.request(request, self.replay_timeout, generation)
-        except StaleState:
+            reply = await self._handoff_request(process, request, generation)
+        except StaleState:  # the lane retries the tactic, rebuilding the state
             raise
-        except ReplFailure as error:
-            self.pool.handoff.give_up(f"unpickling lost the process: {error}")
-            raise _NoHandoff(f"unpickling failed: {error}") from None
         self.pool.handoff.note_unpickle(time.perf_counter() - started)
         shown = goals_of(reply)
         if shown is None or shown[0] != self._texts.get(path):
@@ -313,6 +310,18 @@ class TheoremStates:
                 with contextlib.suppress(_NoHandoff):
                     await self._pickle_file(path, (process, held.ids[path], held.generation))
 
+    async def _handoff_request(
+        self, process: ReplProcess, request: PickleProofState | UnpickleProofState, generation: int
+    ) -> Reply:
+        """A pickle or unpickle request; a process lost on one switches pickling off for the pool."""
+        try:
+            return await process.request(request, self.replay_timeout, generation)
+        except StaleState:
+            raise
+        except ReplFailure as error:
+            self.pool.handoff.give_up(f"a REPL process was lost on {type(request).__name__}: {error}")
+            raise _NoHandoff(f"the handoff failed: {error}") from None
+
     async def _pickle_file(self, path: tuple[str, ...], holder: tuple[ReplProcess, int, int] | None = None) -> Path:
         """The file holding the state at ``path``, written once by a process that holds it."""
         if path in self._pickles:
@@ -333,11 +342,8 @@ class TheoremStates:
             started = time.perf_counter()
             try:
                 request = PickleProofState(pickle_to=str(file), proof_state=state)
-                reply = await process.request(request, self.replay_timeout, generation)
+                reply = await self._handoff_request(process, request, generation)
             except StaleState as error:  # another search restarted that process: the state is gone there
-                raise _NoHandoff(f"pickling failed: {error}") from None
-            except ReplFailure as error:
-                self.pool.handoff.give_up(f"pickling lost the process: {error}")
                 raise _NoHandoff(f"pickling failed: {error}") from None
             self.pool.handoff.note_pickle(time.perf_counter() - started)
             shown = goals_of(reply)

@@ -176,18 +176,29 @@ async def test_a_search_borrows_only_idle_processes_and_gives_them_back(tmp_path
         await pool.close()
 
 
+def pickling_pair(stand: Stand) -> tuple[ReplPool, LeanReplEnv]:
+    """Two processes for one search, with pickling taken for free: every state that moves is pickled."""
+    pool = ReplPool(stand.settings, 2)
+    pool.handoff = HandoffCosts(pickle=0.0, unpickle=0.0)
+    return pool, LeanReplEnv(pool, search_workers=2)
+
+
+async def two_at_once(env: LeanReplEnv, caplog) -> Goals:
+    """The state after `subst h` on t1, then two tactics on it at once: one must move it to the other process."""
+    step = await env.apply(await env.start(TH1), "subst h", 5)
+    env.will_expand(step)
+    with caplog.at_level(logging.WARNING, logger="lean_env.states"):
+        outcomes = await asyncio.gather(env.apply(step, "rfl", 5), env.apply(step, "norm_num", 5))
+    assert all(isinstance(o, Proved) for o in outcomes)
+    return step
+
+
 async def test_a_state_that_unpickles_with_other_goals_is_replayed_instead(tmp_path, caplog):
     # After unpickling the state prints otherwise (the REPL restores constants, not scoped notation).
     stand = Stand(tmp_path, {**SCRIPT, "unpickled": {"⊢ 2 + 2 = 4": ["⊢ 2 + 2 = 4 -- notation lost"]}}, 0.02)
-    pool = ReplPool(stand.settings, 2)
-    pool.handoff = HandoffCosts(pickle=0.0, unpickle=0.0)
-    env = LeanReplEnv(pool, search_workers=2)
+    pool, env = pickling_pair(stand)
     try:
-        step = await env.apply(await env.start(TH1), "subst h", 5)
-        env.will_expand(step)
-        with caplog.at_level(logging.WARNING, logger="lean_env.states"):
-            outcomes = await asyncio.gather(env.apply(step, "rfl", 5), env.apply(step, "norm_num", 5))
-        assert all(isinstance(o, Proved) for o in outcomes)
+        await two_at_once(env, caplog)
         assert "pickling is not used" in caplog.text
         (borrowed,) = set(stand.pids("unpickleProofStateFrom"))
         after = [r for r in stand.requests() if r["pid"] == borrowed]
@@ -200,16 +211,10 @@ async def test_a_state_that_unpickles_with_other_goals_is_replayed_instead(tmp_p
 
 async def test_a_process_lost_to_pickling_switches_pickling_off_for_the_pool(tmp_path, caplog):
     stand = Stand(tmp_path, SCRIPT, step_delay=0.02)
-    pool = ReplPool(stand.settings, 2)
-    pool.handoff = HandoffCosts(pickle=0.0, unpickle=0.0)
+    pool, env = pickling_pair(stand)
     shutil.rmtree(pool.settings.shared_dir)  # the processes cannot write there: the REPL dies on the IO error
-    env = LeanReplEnv(pool, search_workers=2)
     try:
-        step = await env.apply(await env.start(TH1), "subst h", 5)
-        env.will_expand(step)
-        with caplog.at_level(logging.WARNING, logger="lean_env.states"):
-            outcomes = await asyncio.gather(env.apply(step, "rfl", 5), env.apply(step, "norm_num", 5))
-        assert all(isinstance(o, Proved) for o in outcomes)  # the states were replayed instead
+        step = await two_at_once(env, caplog)  # the states were replayed instead
         assert "pickling is switched off" in caplog.text and pool.handoff.broken
         pickles = len(stand.pids("pickleTo"))
         await env.process.kill()
