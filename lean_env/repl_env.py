@@ -81,7 +81,7 @@ class ReplPool:
     def __init__(self, settings: ReplSettings, size: int) -> None:
         if size < 1:
             raise ValueError("the REPL pool needs at least one process")
-        self._own_dir = None
+        self._own_dir: str | None = None
         if settings.shared_dir is None and size > 1:
             # Made before any process starts, so that a sandbox around each can let it through.
             self._own_dir = tempfile.mkdtemp(prefix="llemma-repl-pickles-")
