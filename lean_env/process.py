@@ -58,6 +58,9 @@ class ReplSettings:
     """A theorem statement or a whole-proof check."""
     sandbox: Policy | None = None
     """Run the command under bubblewrap with this policy (`lean_env.contain.lean_policy`); None: uncontained."""
+    shared_dir: str | None = None
+    """A folder every process of a pool reads and writes at this same path (the proof-state pickles that
+    move states between processes, see `lean_env.states`); a sandbox around the process must let it through."""
 
 
 class ReplProcess:
@@ -81,6 +84,11 @@ class ReplProcess:
     @property
     def pid(self) -> int | None:
         return None if self._proc is None else self._proc.pid
+
+    @property
+    def busy(self) -> bool:
+        """A request is running here or waiting for its turn."""
+        return self._lock.locked()
 
     def has_header(self, header: str) -> bool:
         return header in self._headers

@@ -4,26 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import itertools
 import logging
-from collections.abc import AsyncIterator, Sequence
+import shutil
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from lean_env.process import ReplFailure, ReplProcess, ReplSettings, ReplTimeout, StaleState
-from lean_env.protocol import Command, CommandReply, ErrorReply, ProofStep, ProofStepReply, Reply, UnencodableRequest
+from lean_env.protocol import Command, ErrorReply, ProofStep, ProofStepReply, Reply, UnencodableRequest
 from lean_env.screen import screened_outcome
+from lean_env.states import NEIGHBOUR_RESTARTS, HandoffCosts, TheoremStates
 from lean_env.verifier import ReplVerifier
-from lean_env.verify import StatementError, target_command
+from sandbox import Mount
 from search import Failed, GaveUp, Goals, Outcome, Proved, Theorem, TimedOut, Verdict
 
 logger = logging.getLogger(__name__)
 
 RESTART_RETRIES = 3  # other searches sharing the process may restart it between our requests
-NEIGHBOUR_RESTARTS = 8
-"""Restarts by other searches that one tactic waits out before the theorem ends as an error."""
-
-
-class StateLost(ReplFailure):
-    """A state could not be rebuilt after a restart: its replay failed or gave other goals than before."""
 
 
 class NeighbourRestarts(RuntimeError):
@@ -84,16 +85,57 @@ async def request_on_header(process: ReplProcess, header: str, text: str) -> tup
 
 
 class ReplPool:
-    """N REPL processes; theorems go to the least busy one, preferring a warm header."""
+    """N REPL processes; theorems go to the least busy one, preferring a warm header.
+
+    A theorem's process (its lease, from `pick`) serves it throughout. A search given several processes
+    (``--search-workers``) borrows the others one tactic at a time, under one rule that keeps it from
+    starving the rest: it may borrow only a process that is idle at that moment (no request running or
+    waiting) and lent to no other search, it holds at most ``search_workers - 1`` of them, and each goes
+    back as soon as its tactic (with the state's handoff) is done. A process's own theorems therefore
+    wait for at most one borrowed tactic; with ``--concurrency`` at or above ``--workers`` every process
+    has theorems of its own and borrowing is rare, while spare processes (fewer theorems than processes,
+    or the tail of a run) go to the searches that can use them.
+    """
 
     def __init__(self, settings: ReplSettings, size: int) -> None:
         if size < 1:
             raise ValueError("the REPL pool needs at least one process")
+        self._own_dir: str | None = None
+        if settings.shared_dir is None and size > 1:
+            # Made before any process starts, so that a sandbox around each can let it through.
+            self._own_dir = tempfile.mkdtemp(prefix="llemma-repl-pickles-")
+            settings = dataclasses.replace(settings, shared_dir=self._own_dir)
+        if settings.shared_dir is not None and settings.sandbox is not None:
+            # The pickles move between the pool's processes: the one folder each sandbox may write beside its /tmp.
+            shared = Mount(settings.shared_dir, writable=True)
+            policy = dataclasses.replace(settings.sandbox, mounts=(*settings.sandbox.mounts, shared))
+            settings = dataclasses.replace(settings, sandbox=policy)
         self.settings = settings
         self.processes = [ReplProcess(settings, i) for i in range(size)]
+        self.handoff = HandoffCosts()
+        self._lent: dict[int, object] = {}  # process index -> the search it is lent to
+        self._pickle_names = itertools.count()
 
     def pick(self, header: str) -> ReplProcess:
         return min(self.processes, key=lambda p: (p.sessions, not p.has_header(header), p.index))
+
+    def borrowable(self) -> list[ReplProcess]:
+        """The processes a search may borrow now: idle, and lent to no one."""
+        return [p for p in self.processes if p.index not in self._lent and not p.busy]
+
+    def lend(self, process: ReplProcess, borrower: object) -> None:
+        """``process`` runs a tactic of ``borrower`` (a search it is not the lease of) until given back."""
+        self._lent[process.index] = borrower
+
+    def give_back(self, process: ReplProcess, borrower: object) -> None:
+        """``borrower`` is done with ``process``."""
+        if self._lent.get(process.index) is borrower:
+            del self._lent[process.index]
+
+    def pickle_path(self) -> Path | None:
+        """A new file name for a pickled proof state in the pool's shared folder; None when it has none."""
+        folder = self.settings.shared_dir
+        return None if folder is None else Path(folder) / f"{next(self._pickle_names)}.olean"
 
     @property
     def header_loads(self) -> int:
@@ -101,106 +143,65 @@ class ReplPool:
 
     async def close(self) -> None:
         await asyncio.gather(*(p.close() for p in self.processes))
+        if self._own_dir is not None:
+            shutil.rmtree(self._own_dir, ignore_errors=True)
 
 
 class LeanReplEnv:
-    """One theorem at a time in one REPL process of the pool.
+    """One theorem at a time on the REPL processes of a pool: its own process, and with
+    ``search_workers`` K above 1 up to K - 1 borrowed ones (see `ReplPool`).
 
-    States are known by their tactic path; ids are cached per process
-    generation. After a restart (timeout, crash, memory cap) a state is rebuilt
-    by restarting the theorem and replaying its path, so the search never notices.
+    States are known by their tactic path. After a restart (timeout, crash, memory cap) a state is
+    rebuilt by replaying its path, so the search never notices; a state needed on another process is
+    moved there by pickling or replay, whichever is cheaper (see `lean_env.states`).
     """
 
-    concurrent_apply = False  # one process answers one request at a time
-
-    def __init__(self, pool: ReplPool, verifier: ReplVerifier | None = None, *, replay_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        pool: ReplPool,
+        verifier: ReplVerifier | None = None,
+        *,
+        replay_timeout: float = 60.0,
+        search_workers: int = 1,
+    ) -> None:
+        if search_workers < 1:
+            raise ValueError(f"search_workers must be at least 1, not {search_workers}")
         self.pool = pool
         self.verifier = verifier or ReplVerifier(pool.pick)
         self.replay_timeout = replay_timeout
+        self.search_workers = min(search_workers, len(pool.processes))
+        # One process answers one request at a time; several may run several tactics at once.
+        self.concurrent_apply = self.search_workers > 1
         self.process: ReplProcess | None = None
         self.theorem: Theorem | None = None
-        self._ids: dict[tuple[str, ...], int] = {}
-        self._texts: dict[tuple[str, ...], str] = {}  # the goals each state showed when it was made
-        self._lost: set[tuple[str, ...]] = set()  # states whose replay gave other goals: never used
-        self._generation = -1
+        self._states: TheoremStates | None = None
+        self._using: dict[int, int] = {}  # process index -> our tactics running or waiting there
 
     async def start(self, theorem: Theorem) -> Goals:
         await self.close()
         self.theorem = theorem
         self.process = self._pick(theorem)
         self.process.sessions += 1
-        root_id, goal = await self._start_theorem()
-        self._ids = {(): root_id}
-        self._texts = {(): goal}
-        self._lost = set()
+        self._states = TheoremStates(theorem, self.pool, self.verifier, self.replay_timeout, root=self._root)
+        goal = await self._states.start(self.process)
         return Goals(goal, 1, handle=StateHandle(()))
 
     def _pick(self, theorem: Theorem) -> ReplProcess:
         """The process that serves ``theorem``: the least busy, preferring one with its header loaded."""
         return self.pool.pick(theorem.header)
 
-    async def _start_theorem(self) -> tuple[int, str]:
-        assert self.process is not None and self.theorem is not None
-        # The statement alone, with its type printed for the verifier: no extra round trip.
-        reply, generation = await request_on_header(self.process, self.theorem.header, target_command(self.theorem))
-        if not isinstance(reply, CommandReply):
-            raise StatementError(f"{self.theorem.name}: the REPL rejected the statement: {reply}")
-        if reply.errors():
-            raise StatementError(f"{self.theorem.name}: the statement does not elaborate: {reply.errors()[0].data}")
-        self.verifier.remember_target(self.theorem, reply)
-        sorries = [s for s in reply.sorries or [] if s.proof_state is not None]
-        if not sorries:
-            raise StatementError(f"{self.theorem.name}: no proof state for the statement's sorry")
-        self._generation = generation
-        return sorries[0].proof_state, sorries[0].goal  # type: ignore[return-value]
-
-    async def _state_id(self, path: tuple[str, ...]) -> int:
-        """The id of the state at ``path`` in the current process generation, replaying if needed.
-
-        A replayed state must show the goals it showed when it was made; one that does not is
-        dropped with a warning (``StateLost``), never used in its place.
-        """
-        assert self.process is not None
-        lost = next((path[:n] for n in range(len(path) + 1) if path[:n] in self._lost), None)
-        if lost is not None:
-            raise StateLost(f"the state after {list(lost)} could not be rebuilt after a restart; it is dropped")
-        if self.process.generation != self._generation or self.process.pid is None:
-            logger.info("%s: the REPL restarted; replaying states", self.theorem.name if self.theorem else "?")
-            root_id, goal = await self._start_theorem()
-            self._ids = {(): root_id}
-            self._check_replayed((), goal)
-        if path in self._ids:
-            return self._ids[path]
-        parent = await self._state_id(path[:-1])
-        step = ProofStep(tactic=path[-1], proof_state=parent)
-        reply = await self.process.request(step, self.replay_timeout, self._generation)
-        outcome, state = interpret(reply)
-        if state is None or not isinstance(outcome, Goals):
-            self._lost.add(path)
-            raise StateLost(f"replaying {path[-1]!r} after a restart gave {outcome}; the state is dropped")
-        self._check_replayed(path, outcome.text)
-        self._ids[path] = state
-        return state
-
-    def _check_replayed(self, path: tuple[str, ...], goals: str) -> None:
-        expected = self._texts.get(path)
-        if expected is not None and goals != expected:
-            name = self.theorem.name if self.theorem else "?"
-            logger.warning("%s: replaying %s after a restart gave other goals; the state is dropped", name, list(path))
-            self._lost.add(path)
-            raise StateLost(
-                f"replaying {list(path)} after a restart gave other goals than before ({goals[:200]!r} instead of "
-                f"{expected[:200]!r}); the state is dropped"
-            )
+    async def _root(self, process: ReplProcess) -> tuple[int, str, int] | None:
+        """The root state on ``process`` when it is not the statement's sorry (a sketch's gap); None: it is."""
+        return None
 
     async def apply(self, goals: Goals, tactic: str, timeout: float) -> Outcome:
-        assert self.process is not None, "start() first"
+        assert self._states is not None, "start() first"
         refused = screened_outcome(tactic)
         if refused is not None:
             return refused
         handle: StateHandle = goals.handle
         try:
-            reply = await self._step(handle.path, tactic, timeout)
+            reply, process, generation, seconds = await self._step(handle.path, tactic, timeout)
         except UnencodableRequest as error:  # model text that cannot be sent: the process is untouched
             return Failed(str(error))
         except ReplTimeout as error:
@@ -214,28 +215,72 @@ class LeanReplEnv:
         outcome, new_state = interpret(reply)
         if isinstance(outcome, Goals) and new_state is not None:
             path = (*handle.path, tactic)
-            self._ids.setdefault(path, new_state)
-            self._texts.setdefault(path, outcome.text)
+            self._states.made(process, generation, path, new_state, outcome.text, seconds)
             return Goals(outcome.text, outcome.num_goals, handle=StateHandle(path))
         return outcome
 
-    async def _step(self, path: tuple[str, ...], tactic: str, timeout: float) -> Reply:
-        """Run a tactic on the state at ``path``, rebuilding it whenever another search restarts the process.
+    async def _step(self, path: tuple[str, ...], tactic: str, timeout: float) -> tuple[Reply, ReplProcess, int, float]:
+        """Run a tactic on the state at ``path``: the reply, the process and generation, and the seconds it took.
 
-        Such a restart (``StaleState``) says nothing about the tactic: it is retried, replaying the
-        path, up to ``NEIGHBOUR_RESTARTS`` times.
+        A restart by another search (``StaleState``) says nothing about the tactic: it is retried,
+        rebuilding the state, up to ``NEIGHBOUR_RESTARTS`` times.
         """
-        assert self.process is not None
+        assert self._states is not None
         for attempt in range(NEIGHBOUR_RESTARTS):
-            try:
-                state = await self._state_id(path)
-                step = ProofStep(tactic=tactic, proof_state=state)
-                return await self.process.request(step, timeout, self._generation)
-            except StaleState:
-                if attempt == NEIGHBOUR_RESTARTS - 1:
-                    raise
-                logger.debug("REPL %d restarted under another search; retrying %r", self.process.index, tactic)
+            with self._lane(path) as process:
+                try:
+                    if self.search_workers > 1:
+                        await self._states.share(process)
+                    state, generation = await self._states.state_id(process, path)
+                    started = time.perf_counter()
+                    reply = await process.request(ProofStep(tactic=tactic, proof_state=state), timeout, generation)
+                    return reply, process, generation, time.perf_counter() - started
+                except StaleState:
+                    if attempt == NEIGHBOUR_RESTARTS - 1:
+                        raise
+                    logger.debug("REPL %d restarted under another search; retrying %r", process.index, tactic)
         raise AssertionError("unreachable")
+
+    @contextlib.contextmanager
+    def _lane(self, path: tuple[str, ...]) -> Iterator[ReplProcess]:
+        """A process for one tactic on the state at ``path``: our own, or a borrowed idle one (see `ReplPool`)."""
+        process = self._choose(path)
+        self._using[process.index] = self._using.get(process.index, 0) + 1
+        try:
+            yield process
+        finally:
+            self._using[process.index] -= 1
+            if not self._using[process.index]:
+                del self._using[process.index]
+                if process is not self.process:
+                    self.pool.give_back(process, self)
+
+    def _choose(self, path: tuple[str, ...]) -> ReplProcess:
+        home = self.process
+        assert home is not None and self._states is not None and self.theorem is not None
+        if self.search_workers == 1:
+            return home
+        free = [home] if home.index not in self._using else []
+        if len(self._using) < self.search_workers:
+            free += [p for p in self.pool.borrowable() if p is not home and p.index not in self._using]
+        if not free:  # every process we may use runs a tactic of ours: wait on the least loaded
+            return min((p for p in self.pool.processes if p.index in self._using), key=self._load)
+        header = self.theorem.header
+        states = self._states
+        chosen = min(
+            free, key=lambda p: (p.busy, states.handoff_seconds(p, path), not p.has_header(header), p is not home)
+        )
+        if chosen is not home:
+            self.pool.lend(chosen, self)
+        return chosen
+
+    def _load(self, process: ReplProcess) -> tuple[int, int]:
+        return self._using[process.index], process.index
+
+    def will_expand(self, goals: Goals) -> None:
+        """The search's hint that it will expand this state soon: its process pickles it before its next tactic."""
+        if self._states is not None and self.search_workers > 1:
+            self._states.want(goals.handle.path)
 
     async def verify(self, theorem: Theorem, proof: Sequence[str] | str) -> Verdict:
         if self.process is None:
@@ -248,15 +293,16 @@ class LeanReplEnv:
     async def close(self) -> None:
         if self.process is not None:
             self.process.sessions -= 1
+        if self._states is not None:
+            self._states.close()
         self.process = None
         self.theorem = None
-        self._ids = {}
-        self._texts = {}
-        self._lost = set()
+        self._states = None
 
 
 class LeanReplProvider:
-    """The `lean-repl` environment: a process pool lending one `LeanReplEnv` per theorem."""
+    """The `lean-repl` environment: a process pool lending one `LeanReplEnv` per theorem, each with up to
+    ``search_workers`` processes."""
 
     language = "lean4"
 
@@ -266,14 +312,20 @@ class LeanReplProvider:
         verifier: ReplVerifier | None = None,
         *,
         versions: dict[str, str | None] | None = None,
+        search_workers: int = 1,
     ) -> None:
+        if not 1 <= search_workers <= len(pool.processes):
+            raise ValueError(
+                f"search_workers {search_workers} must be between 1 and the pool's {len(pool.processes)} processes"
+            )
         self.pool = pool
         self.verifier = verifier or ReplVerifier(pool.pick)
         self.versions = versions or {}
+        self.search_workers = search_workers
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[LeanReplEnv]:
-        env = LeanReplEnv(self.pool, self.verifier)
+        env = LeanReplEnv(self.pool, self.verifier, search_workers=self.search_workers)
         try:
             yield env
         finally:

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 from lean_env.process import ReplProcess
 from lean_env.protocol import CommandReply
-from lean_env.repl_env import LeanReplEnv, StateLost, request_on_header
+from lean_env.repl_env import LeanReplEnv, request_on_header
 from lean_env.sketch import GapSite, SketchPlan
+from lean_env.states import StateLost
 from lean_env.verify import kept_messages
 from search import Theorem, Verdict
 
@@ -104,8 +105,8 @@ class GapEnv(LeanReplEnv):
     def _pick(self, theorem: Theorem) -> ReplProcess:
         return self.home  # proof-state ids live in the process that made them
 
-    async def _start_theorem(self) -> tuple[int, str]:
-        process = self.home
+    async def _root(self, process: ReplProcess) -> tuple[int, str, int]:
+        """The gap's proof state, elaborating the sketch again when its process restarted since."""
         if process.generation != self._known or process.pid is None:
             try:
                 elaboration = await elaborate(process, self.plan)
@@ -113,8 +114,7 @@ class GapEnv(LeanReplEnv):
                 raise StateLost(f"the sketch no longer elaborates after a restart: {error}") from None
             self.gap = elaboration.gaps[self.gap.site.index]
             self._known = elaboration.generation
-        self._generation = self._known
-        return self.gap.proof_state, self.gap.goal
+        return self.gap.proof_state, self.gap.goal, self._known
 
     async def verify(self, theorem: Theorem, proof: Sequence[str] | str) -> Verdict:
         # A gap's proof counts only inside the assembled sketch, which the verifier checks whole.

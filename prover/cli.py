@@ -41,6 +41,7 @@ PROVE_FLAGS: dict[str, tuple[str, str]] = {
     "lean_project": ("env", "lean_project"),
     "repl_command": ("env", "repl_command"),
     "workers": ("env", "workers"),
+    "search_workers": ("env", "search_workers"),
     "pisa_address": ("env", "pisa_address"),
     "isa_path": ("env", "isa_path"),
     "pisa_jar": ("env", "pisa_jar"),
@@ -93,6 +94,11 @@ def _add_env_flags(parser: argparse.ArgumentParser) -> None:
     env.add_argument("--lean-project", help="Lean project with Mathlib and the REPL")
     env.add_argument("--repl-command", help="the whole command that starts one REPL process")
     env.add_argument("--workers", type=int, help="prover processes in the pool")
+    env.add_argument(
+        "--search-workers",
+        type=int,
+        help="processes one search may use at once (lean-repl; default 1): idle ones are borrowed from the pool",
+    )
     env.add_argument("--memory-limit", type=int, help="MB of address space per REPL process (RLIMIT_AS)")
     env.add_argument(
         "--sandbox",

@@ -83,6 +83,9 @@ class EnvConfig:
     """Whole command starting one REPL process; any executable speaking the REPL protocol."""
     workers: int = 2
     """Prover processes in the pool."""
+    search_workers: int = 1
+    """Processes one search may use at once (lean-repl): its own and up to this many minus one borrowed
+    from the pool while they are idle; candidates and the expansions likely next run on them at once."""
     memory_limit_mb: int | None = None
     sandbox: Literal["auto", "on", "off"] = "auto"
     """Run Lean and PISA processes under bubblewrap: auto where it works, on or refuse, off."""
@@ -111,6 +114,15 @@ class EnvConfig:
     SafeVerify that `prover setup lean --verifier` installed in the Lean project."""
     lean_command: str | None = None
     """The command compiling a .lean file for the kernel level (default: `lake env lean` in the project)."""
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ValueError(f"workers must be at least 1, not {self.workers}")
+        if not 1 <= self.search_workers <= self.workers:
+            raise ValueError(
+                f"search_workers {self.search_workers} must be between 1 and workers ({self.workers}): a search "
+                "borrows its extra processes from the pool; raise --workers or lower --search-workers"
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,8 +60,10 @@ class RemoteGenerator:
 
 
 def actor_share(config: ProveConfig, slot: int, actors: int) -> ProveConfig:
-    """The configuration of prover actor ``slot`` of ``actors``: one REPL process, its own PISA addresses."""
-    env = dataclasses.replace(config.env, workers=1, pisa_address=config.env.pisa_address[slot::actors])
+    """The configuration of prover actor ``slot`` of ``actors``: ``search_workers`` REPL processes, its own
+    PISA addresses."""
+    addresses = config.env.pisa_address[slot::actors]
+    env = dataclasses.replace(config.env, workers=config.env.search_workers, pisa_address=addresses)
     return dataclasses.replace(config, env=env)
 
 
@@ -117,15 +119,18 @@ async def run_on_ray(
             config, language
         )
         cpus -= 0 if on_gpu else 1
-    # One prover actor per pool process (each owns a pool of one), as many as the cluster can place.
-    actors_count = max(1, min(config.env.workers, cpus))
-    if actors_count < config.env.workers:
-        logger.warning("the Ray cluster has room for %d prover actors, not %d", actors_count, config.env.workers)
+    # One prover actor per search_workers pool processes (each owns a pool of that many, one CPU each), as
+    # many as the cluster can place: a search then has the processes of its actor.
+    size = config.env.search_workers
+    wanted = max(1, config.env.workers // size)
+    actors_count = max(1, min(wanted, cpus // size))
+    if actors_count < wanted:
+        logger.warning("the Ray cluster has room for %d prover actors, not %d", actors_count, wanted)
     addresses = config.env.pisa_address
     if addresses:  # a PISA server holds one Isabelle: every address belongs to exactly one actor
         actors_count = min(actors_count, len(addresses))
     per_actor = max(1, math.ceil(config.run.concurrency / actors_count))
-    actor_class = ray.remote(num_cpus=1, max_concurrency=per_actor)(ProverActor)
+    actor_class = ray.remote(num_cpus=size, max_concurrency=per_actor)(ProverActor)
 
     def arguments(slot: int) -> tuple[Any, ...]:
         actor_config = actor_share(config, slot, actors_count)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -14,6 +15,9 @@ if TYPE_CHECKING:
     from lean_env.kernel import KernelSettings
     from lean_env.repl_env import ReplPool
     from lean_env.verifier import ReplVerifier
+
+
+logger = logging.getLogger(__name__)
 
 
 class EnvProvider(Protocol):
@@ -40,7 +44,10 @@ ENVIRONMENTS: Registry[EnvFactory] = Registry("environment")
 
 def build_env(config: EnvConfig, search: SearchConfig) -> EnvProvider:
     """The configured environment provider, or EnvUnavailable saying what to install."""
-    return ENVIRONMENTS.get(config.name)(config, search)
+    factory = ENVIRONMENTS.get(config.name)
+    if config.search_workers > 1 and config.name != "lean-repl":
+        logger.warning("--search-workers is for --env lean-repl; %s searches on one process each", config.name)
+    return factory(config, search)
 
 
 def repl_pool(config: EnvConfig) -> ReplPool:
@@ -148,7 +155,7 @@ def _lean_repl(config: EnvConfig, search: SearchConfig) -> EnvProvider:
     project = Path(config.lean_project).expanduser() if config.lean_project else lean_project_home()
     versions = project_versions(project) if config.lean_project or not config.repl_command else {}
     pool = repl_pool(config)
-    return LeanReplProvider(pool, lean_verifier(config, pool), versions=versions)
+    return LeanReplProvider(pool, lean_verifier(config, pool), versions=versions, search_workers=config.search_workers)
 
 
 @ENVIRONMENTS.register("leandojo")

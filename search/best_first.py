@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from search.protocols import ProofEnv, TacticGenerator
+from search.protocols import ProofEnv, TacticGenerator, search_workers
 from search.tactics import (
     DEFAULT_MAX_TACTIC_CHARS,
     GIVE_UP_WORDS,
@@ -102,11 +102,15 @@ class BestFirstSearch:
         self._forbidden = ForbiddenWords(GIVE_UP_WORDS + tuple(self.config.forbidden))
 
     async def search(self, theorem: Theorem) -> SearchResult:
-        run = _Run(self, theorem)
-        return await run.execute()
+        workers = search_workers(self.env)
+        if workers > 1:
+            from search.parallel import ParallelRun
+
+            return await ParallelRun(self, theorem, workers).execute()
+        return await SearchRun(self, theorem).execute()
 
 
-class _Run:
+class SearchRun:
     """The state of one search on one theorem."""
 
     def __init__(self, owner: BestFirstSearch, theorem: Theorem) -> None:
@@ -179,16 +183,9 @@ class _Run:
 
     async def _expand(self, node: Node) -> SearchResult | None:
         """Expand one node; return the result once a proof passes verification."""
-        self.stats.expansions += 1
-        node.expanded = True
-        seed = request_seed(self.seed, self.stats.expansions)
-        request = TacticRequest(node.goals.text, self.theorem, node.tactic_path(), seed=seed)
+        request = self._begin(node)
         candidates, refused = await self._propose(request)
-        for candidate, reason in refused:  # model text that must not reach the prover: a failed edge
-            node.add_edge(candidate, EdgeKind.FAILED, None, f"refused before the prover: {reason}")
-        budget = self.config.max_env_calls
-        if budget is not None:
-            candidates = candidates[: max(0, budget - self.stats.env_calls)]
+        candidates = self._admit(node, candidates, refused)
         timeout = self.config.tactic_timeout
         if self.env.concurrent_apply:
             self.stats.env_calls += len(candidates)
@@ -203,20 +200,49 @@ class _Run:
             for candidate in candidates:
                 self.stats.env_calls += 1
                 outcome = await self._env_call(self.env.apply(node.goals, candidate.tactic, timeout))
-                edge = self._record(node, candidate, outcome)
-                if edge.kind is EdgeKind.PROVED and (result := await self._verify(edge)) is not None:
+                if (result := await self._settle(node, candidate, outcome)) is not None:
                     return result
+        self._close(node)
+        return None
+
+    def _begin(self, node: Node) -> TacticRequest:
+        """Count the expansion of ``node`` and say what the generator is asked for it."""
+        self.stats.expansions += 1
+        node.expanded = True
+        seed = request_seed(self.seed, self.stats.expansions)
+        return TacticRequest(node.goals.text, self.theorem, node.tactic_path(), seed=seed)
+
+    def _admit(self, node: Node, candidates: list[Candidate], refused: list[tuple[Candidate, str]]) -> list[Candidate]:
+        """Record the refused candidates as failed edges; the candidates the env-call budget lets through."""
+        for candidate, reason in refused:  # model text that must not reach the prover: a failed edge
+            node.add_edge(candidate, EdgeKind.FAILED, None, f"refused before the prover: {reason}")
+        budget = self.config.max_env_calls
+        if budget is not None:
+            candidates = candidates[: max(0, budget - self.stats.env_calls)]
+        return candidates
+
+    async def _settle(self, node: Node, candidate: Candidate, outcome: Outcome) -> SearchResult | None:
+        """Record one outcome; the result when it closes the proof and the proof passes verification."""
+        edge = self._record(node, candidate, outcome)
+        if edge.kind is EdgeKind.PROVED:
+            return await self._verify(edge)
+        return None
+
+    def _close(self, node: Node) -> None:
+        """After an expansion: a node whose every edge is a dead end is dead, and so may be its ancestors."""
         if node.is_dead():
             propagate_dead(node)
-        return None
 
     async def _propose(self, request: TacticRequest) -> tuple[list[Candidate], list[tuple[Candidate, str]]]:
         started = time.perf_counter()
         (proposed,) = await self.generator.propose([request])
-        self.stats.time_model += time.perf_counter() - started
+        self._count_proposal(proposed, time.perf_counter() - started)
+        return self._filter(proposed)
+
+    def _count_proposal(self, proposed: Sequence[Candidate], seconds: float) -> None:
+        self.stats.time_model += seconds
         self.stats.model_calls += 1
         self.stats.tokens += sum(c.num_tokens for c in proposed if score_problem(0.0, c.num_tokens) is None)
-        return self._filter(proposed)
 
     def _filter(self, proposed: Sequence[Candidate]) -> tuple[list[Candidate], list[tuple[Candidate, str]]]:
         """The candidates to try and those refused with the reason, at most ``max_candidates`` in all.

@@ -13,7 +13,11 @@ class ProofEnv(Protocol):
     """A prover that checks tactics, serving one theorem at a time.
 
     ``concurrent_apply`` says whether several ``apply`` calls may be in flight
-    at once (a pool of processes can; a single stateful process cannot).
+    at once (a pool of processes can; a single stateful process cannot). An environment
+    that gives one theorem several prover processes also says how many, as an optional
+    ``search_workers`` attribute (read with `search_workers`), and may take the search's
+    hint ``will_expand(goals)`` that a state will be expanded soon (its tactics will want
+    the state on several processes).
     """
 
     concurrent_apply: bool
@@ -42,3 +46,13 @@ class TacticGenerator(Protocol):
     async def propose(self, requests: Sequence[TacticRequest]) -> list[list[Candidate]]:
         """Return, for each request in order, its candidates best first."""
         ...
+
+
+def search_workers(env: object) -> int:
+    """How many prover processes ``env`` gives one search: its optional ``search_workers``, else 1.
+
+    With more than one, ``apply`` calls run that many at a time on different processes, and the
+    best-first search keeps them busy by expanding ahead of its turn (see ``search.parallel``).
+    """
+    workers = getattr(env, "search_workers", 1)
+    return workers if isinstance(workers, int) and not isinstance(workers, bool) and workers > 1 else 1

@@ -198,6 +198,10 @@ class SearchStats:
     time_env: float = 0.0
     time_search: float = 0.0
     wall_time: float = 0.0
+    unused_model_calls: int = 0
+    """Model calls made ahead of their turn (a search on several processes) that the search never used."""
+    unused_env_calls: int = 0
+    """Tactics run ahead of their turn that the search never recorded."""
 
     def to_dict(self) -> dict[str, float | int]:
         return {name: getattr(self, name) for name in self.__slots__}

@@ -17,6 +17,7 @@ from typing import Any
 
 from prover.bench.checks import check_throughput
 from prover.bench.extraction import extraction_throughput
+from prover.bench.one_theorem import OneTheoremConfig, handoff, one_theorem
 from prover.bench.simulated import InstantEnv, Latency, SimulatedEnv, SimulatedGenerator, SimulatedPool
 from prover.config import ProveConfig, merge
 from prover.models import BatchingGenerator
@@ -51,6 +52,8 @@ class BenchConfig:
     check_theorems_per_process: int = 2
     whole_proof_costs: dict[str, float] = field(default_factory=lambda: {"check": 1.0, "audit": 0.05})
     """Simulated seconds of one whole-proof check and of its audit (a long chain-of-thought proof on Mathlib)."""
+    one_theorem: OneTheoremConfig = field(default_factory=OneTheoremConfig)
+    """One theorem on K = 1, 4, 8 REPL processes (``--search-workers``)."""
     lean_project: str | None = None
     gpu: bool = False
 
@@ -71,6 +74,7 @@ class BenchConfig:
             check_samples=2,
             check_theorems_per_process=1,
             whole_proof_costs={"check": 0.05, "audit": 0.005},
+            one_theorem=OneTheoremConfig.small(),
         )
 
 
@@ -414,6 +418,8 @@ async def run_bench(config: BenchConfig) -> dict[str, Any]:
     checks = await check_throughput(
         config.check_workers, config.check_samples, config.check_theorems_per_process, config.whole_proof_costs
     )
+    many = await one_theorem(config.one_theorem)
+    moves = await handoff(config.one_theorem)
     result: dict[str, Any] = {
         "search_overhead_us": overhead[-1]["search_us_per_expansion"],
         "search_overhead": overhead,
@@ -427,6 +433,9 @@ async def run_bench(config: BenchConfig) -> dict[str, Any]:
         "extraction_steps_per_s": extraction["sft_steps_per_s"],
         "extraction": extraction,
         "whole_proof_checks": {"costs_s": config.whole_proof_costs, "rows": checks},
+        "one_theorem": many,
+        "search_workers_speedup": {str(row["search_workers"]): row["speedup"] for row in many},
+        "handoff": moves,
         "machine": machine(),
     }
     if config.gpu:

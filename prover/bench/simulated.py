@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import math
 import random
 import time
@@ -105,6 +106,7 @@ class SimulatedGenerator:
         self.k = k
         self.a = a
         self.b = b
+        self.seed = seed
         self.rng = random.Random(seed)
         self.calls = 0
         self.requests = 0
@@ -118,6 +120,20 @@ class SimulatedGenerator:
         self.requests += len(requests)
         if self.a or self.b:
             await asyncio.sleep(self.a + self.b * len(requests))
-        return [
-            [Candidate(f"tac{i}", -self.rng.random() * (i + 1), 1 + i % 4) for i in range(self.k)] for _ in requests
-        ]
+        return [self.candidates(request) for request in requests]
+
+    def candidates(self, request: TacticRequest) -> list[Candidate]:
+        """The ``k`` candidates of one request."""
+        return [Candidate(f"tac{i}", -self.rng.random() * (i + 1), 1 + i % 4) for i in range(self.k)]
+
+
+class LandscapeGenerator(SimulatedGenerator):
+    """A model for the simulated REPL's landscape (``sim_repl --landscape``): tactics ``t0`` .. ``t{k-1}`` at
+    every goal, each scored by a function of (seed, goal, tactic); a call takes ``a + b * batch`` seconds."""
+
+    def candidates(self, request: TacticRequest) -> list[Candidate]:
+        return [Candidate(f"t{i}", self.logprob(request.goal, i), 1) for i in range(self.k)]
+
+    def logprob(self, goal: str, index: int) -> float:
+        digest = hashlib.sha256(f"{self.seed}|{goal}|{index}".encode()).digest()
+        return -3.0 * int.from_bytes(digest[:7], "big") / 2**56

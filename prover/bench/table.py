@@ -91,13 +91,33 @@ def print_tables(result: dict[str, Any]) -> None:
         f"sft {extraction['sft_steps_per_s']:,.0f} steps/s, dpo {extraction['dpo_pairs_per_s']:,.0f} pairs/s "
         f"({extraction['sft_graphs_per_s']:,.0f} graphs/s)"
     )
+    many = Table(title="8. One theorem on K REPL processes (--search-workers K; simulated latencies and handoffs)")
+    for column in ("K", "seconds", "expansions", "speed-up", "× K", "unused tactics", "pickles", "unpickles"):
+        many.add_column(column, justify="right")
+    for row in result["one_theorem"]:
+        many.add_row(
+            str(row["search_workers"]),
+            f"{row['seconds']:.2f}",
+            str(row["expansions"]),
+            f"{row['speedup']:.2f}",
+            f"{row['speedup_per_worker']:.2f}",
+            str(row["unused_env_calls"]),
+            str(row["pickles"]),
+            str(row["unpickles"]),
+        )
+    console.print(many)
+    moves = ", ".join(
+        f"{row['depth']} deep: replay {row['replay_s'] * 1000:.0f} ms, pickle {row['pickle_s'] * 1000:.0f} ms"
+        for row in result["handoff"]
+    )
+    console.print(f"   Moving a state to another process (simulated REPL): {moves}")
     if "gpu" in result:
         gpu = result["gpu"]
         if "skipped" in gpu:
-            console.print(f"8. GPU: skipped ({gpu['skipped']})")
+            console.print(f"9. GPU: skipped ({gpu['skipped']})")
         else:
             console.print(
-                f"8. GPU ({gpu['device']}): {gpu['tokens_per_s']:.0f} tokens/s, "
+                f"9. GPU ({gpu['device']}): {gpu['tokens_per_s']:.0f} tokens/s, "
                 f"{gpu['expansions_per_s']:.2f} expansions/s at {gpu['beams']} beams"
             )
     machine = result["machine"]

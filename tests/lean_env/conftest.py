@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 FAKE_REPL = Path(__file__).with_name("fake_repl.py")
+PICKLING = Path(__file__).resolve().parents[2] / "prover" / "bench" / "repl_pickling.py"  # the pickling model
 
 HEADER = "import Mathlib\nset_option maxHeartbeats 400000\n\nopen Nat\n\n"
 T1 = "theorem t1 (x : ℕ) (h : x = 2) : x + x = 4 := by"
@@ -60,6 +61,8 @@ class FakeRepl:
             str(import_delay),
             "--step-delay",
             str(step_delay),
+            "--pickling-from",
+            str(PICKLING),
         )
 
     @property

@@ -27,9 +27,15 @@ SCRIPT.runs), or {"huge": N} (one goal of N characters on one reply line), or
 Lean answering differently after a restart; processes are counted in SCRIPT.starts), or
 {"probe": {...}}: what a hostile tactic (`by_elab`, `#eval` with IO) would try, reported as a
 failed tactic whose message is `PROBE {json}` (see `probe`).
-Each header load (a `cmd` without `env`) appends a line to LOG; with --requests, every
-request is appended to that file as a JSON line. With --lean-path, each `import M` of a
-header needs `M.olean` in a LEAN_PATH folder, as in a real project.
+Each header load (a `cmd` without `env`, or an unpickle without one) appends a line to LOG; with
+--requests, every request is appended to that file as a JSON line, with the pid of the process.
+With --lean-path, each `import M` of a header needs `M.olean` in a LEAN_PATH folder, as in a real
+project.
+
+Proof states are pickled and unpickled as the real REPL does it (prover/bench/repl_pickling.py): the
+file carries the state's goals, tactic path and header, so a state unpickled in another process goes
+on exactly where it was; an unpickle into an environment of another header gives a state whose
+tactics fail.
 
 Whole-theorem checks (the statement's first line ending in `:= by`, then tactics indented
 by two) are elaborated tactic by tactic (a tactic that fails, or that the script does not know, gets
@@ -42,6 +48,8 @@ the real Lean do:
   "unchecked": ["<tactic>", ...]               meta code that added the theorem without the
                                                 kernel (read by fake_lean.py / fake_safeverify.py)
   "check_faults": {"<tactic>": <fault step>}  a fault only whole-theorem checks meet
+  "unpickled": {"<goal text>": [goals...]}    how a state shows after unpickling (the REPL restores
+                                               constants, not scoped notation)
   "replies":   [{"contains": "<text>", "reply": {...}, "decl": [NAME, [axioms], TYPE|null]}]
                the exact reply the real REPL gives to a command containing <text>
                (the env id is filled in; "decl" is what that environment then holds)
@@ -96,6 +104,7 @@ def unresolved_imports(text: str) -> list[str]:
 
 class FakeRepl(SketchElaboration):
     resolve_imports = False  # --lean-path: imports must be found on LEAN_PATH, as in a real project
+    pickle_delay = unpickle_delay = 0.0
 
     def __init__(self, script: dict, log: str | None, import_delay: float, step_delay: float = 0.0) -> None:
         self.goals: dict[str, str] = script.get("goals", {})
@@ -106,6 +115,7 @@ class FakeRepl(SketchElaboration):
         self.retype: dict[str, str] = script.get("retype", {})
         self.replies: list[dict] = script.get("replies", [])
         self.check_faults: dict[str, dict] = script.get("check_faults", {})
+        self.unpickled: dict[str, list[str]] = script.get("unpickled", {})
         self.log = log
         self.import_delay = import_delay
         self.step_delay = step_delay
@@ -114,7 +124,12 @@ class FakeRepl(SketchElaboration):
         self.next_state = 0
         self.proof_states: dict[int, str] = {}
         self.state_paths: dict[int, tuple[str, ...]] = {}
+        self.state_goals: dict[int, list[str]] = {}
+        self.state_headers: dict[int, str] = {}
+        self.foreign: set[int] = set()  # unpickled into an environment without their header
         self.envs: set[int] = set()
+        self.env_headers: dict[int, str] = {}
+        self.header = ""  # the header of the environment the current command runs in
         self.decls: dict[int, dict[str, tuple[list[str], str]]] = {}  # env -> name -> (axioms, printed type)
 
     def count_start(self, script_path: str) -> None:
@@ -138,30 +153,62 @@ class FakeRepl(SketchElaboration):
 
     def new_env(self) -> int:
         self.envs.add(self.next_env)
+        self.env_headers[self.next_env] = self.header
         self.next_env += 1
         return self.next_env - 1
 
-    def new_state(self, goal: str, path: tuple[str, ...] = ()) -> int:
+    def new_state(self, goal: str, path: tuple[str, ...] = (), goals: list[str] | None = None) -> int:
         self.proof_states[self.next_state] = goal
         self.state_paths[self.next_state] = path
+        self.state_goals[self.next_state] = [goal] if goals is None else goals
+        self.state_headers[self.next_state] = self.header
         self.next_state += 1
         return self.next_state - 1
 
+    def state_record(self, state: int) -> tuple[list[str], tuple[str, ...], str] | None:
+        if state not in self.proof_states:
+            return None
+        return self.state_goals[state], self.state_paths[state], self.state_headers[state]
+
+    def restore(self, goals: list[str], path: tuple[str, ...], header: str, *, foreign: bool, unpickled: bool) -> int:
+        self.header = header
+        if unpickled:  # the REPL restores constants, not scoped notation: goals can print otherwise
+            goals = self.unpickled.get("\n\n".join(goals), goals)
+        state = self.new_state("\n\n".join(goals), path, goals)
+        if foreign:
+            self.foreign.add(state)
+        return state
+
+    def env_header(self, env: int) -> str | None:
+        return self.env_headers.get(env)
+
+    def import_header(self, header: str) -> None:
+        self.load_header()
+
+    def load_header(self) -> None:
+        if self.log:
+            with open(self.log, "a") as handle:
+                handle.write(f"{os.getpid()}\n")
+        time.sleep(self.import_delay)
+
     def handle(self, request: dict) -> dict:
         if "cmd" in request:
+            self.header = self.env_headers.get(request.get("env", -1), request["cmd"])
             return self.command(request)
         if "tactic" in request:
             time.sleep(self.step_delay)
             return self.tactic(request["tactic"], request["proofState"])
+        if ("pickleTo" in request and "proofState" in request) or "unpickleProofStateFrom" in request:
+            # Loaded when first needed (most processes never pickle), from its file: a sandboxed stand-in sees
+            # only the files named on its command line (--pickling-from), not the project's packages.
+            pickling = _pickling_model()
+            return (pickling.pickle_state if "pickleTo" in request else pickling.unpickle_state)(self, request)
         return {"message": f"Lean error:\nunsupported request {sorted(request)}"}
 
     def command(self, request: dict) -> dict:
         text = request["cmd"]
         if "env" not in request:  # a header (imports and options), or a whole file with sorries
-            if self.log:
-                with open(self.log, "a") as handle:
-                    handle.write(f"{os.getpid()}\n")
-            time.sleep(self.import_delay)
+            self.load_header()
             missing = unresolved_imports(text) if self.resolve_imports else []
             if missing:
                 return {"messages": [self.message("error", missing[0])], "env": self.new_env()}
@@ -352,6 +399,9 @@ class FakeRepl(SketchElaboration):
         if state_id not in self.proof_states:
             return {"message": f"Lean error:\nunknown proof state {state_id}"}
         goal = self.proof_states[state_id]
+        if state_id in self.foreign:
+            return {"message": "Lean error:\n<input>:1:0: unknown constant (the environment lacks the state's header)"}
+        self.header = self.state_headers[state_id]
         path = (*self.state_paths[state_id], tactic)
         step = self.step_for(goal, self.state_paths[state_id], tactic)
         if step is None:
@@ -360,17 +410,13 @@ class FakeRepl(SketchElaboration):
             step = ["x" * int(step["huge"])]
         if isinstance(step, dict):
             return self.special(step)
-        return {
-            "proofStatus": "Completed" if not step else "Incomplete: open goals remain",
-            "proofState": self.new_state("\n\n".join(step), path),
-            "goals": list(step),
-        }
+        return self.goals_reply(list(step), path)
 
-    def goals_reply(self, goals: list[str]) -> dict:
+    def goals_reply(self, goals: list[str], path: tuple[str, ...] = ()) -> dict:
         return {
             "proofStatus": "Completed" if not goals else "Incomplete: open goals remain",
-            "proofState": self.new_state("\n\n".join(goals)),
-            "goals": list(goals),
+            "proofState": self.new_state("\n\n".join(goals), path, goals),
+            "goals": goals,
         }
 
     def earlier_runs(self, step: dict) -> int:
@@ -468,6 +514,21 @@ def probe(targets: dict) -> dict:
     return report
 
 
+PICKLING_FROM = [
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "prover", "bench", "repl_pickling.py")
+]
+
+
+def _pickling_model():  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("repl_pickling", PICKLING_FROM[0])
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--script", required=True)
@@ -475,8 +536,11 @@ def main() -> None:
     parser.add_argument("--import-delay", type=float, default=0.0)
     parser.add_argument("--step-delay", type=float, default=0.0)
     parser.add_argument("--requests")
+    parser.add_argument("--pickling-from", help="prover/bench/repl_pickling.py (named, so a sandbox mounts it)")
     parser.add_argument("--lean-path", action="store_true", help="resolve imports on LEAN_PATH")
     args = parser.parse_args()
+    if args.pickling_from:
+        PICKLING_FROM[0] = args.pickling_from
     with open(args.script) as handle:
         repl = FakeRepl(json.load(handle), args.log, args.import_delay, args.step_delay)
     repl.runs_file = args.script + ".runs"
@@ -493,7 +557,7 @@ def main() -> None:
         buffer = []
         if args.requests:
             with open(args.requests, "a") as handle:
-                handle.write(json.dumps(request) + "\n")
+                handle.write(json.dumps({**request, "pid": os.getpid()}) + "\n")
         try:
             reply = repl.handle(request)
         except MemoryError:

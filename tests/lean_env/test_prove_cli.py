@@ -150,3 +150,28 @@ def test_kernel_level_without_safeverify_says_what_to_run(tmp_path, fake_repl):
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 2, done.stderr
     assert "prover setup lean --verifier" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_one_theorem_at_a_time_on_every_process_and_a_resume_with_another_count(tmp_path, fake_repl):
+    bench = tmp_path / "bench.jsonl"
+    rows = [
+        {"name": n, "header": HEADER, "formal_statement": s + "\n"} for n, s in [("t1", T1), ("t2", T2), ("t3", T3)]
+    ]
+    bench.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    run = tmp_path / "run"
+    argv = [sys.executable, "-m", "prover.cli", "prove", "--benchmark", str(bench), "--repl-command", fake_repl.command]
+    argv += ["--tactics", "bad,subst h,cheat,rfl,omega", "--workers", "3", "--concurrency", "1", "--out", str(run)]
+    argv += ["--sandbox", "off"]  # the header-load log is the stand-in's own file on the host
+    done = subprocess.run([*argv, "--search-workers", "3"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    records = {r["name"]: r for r in map(json.loads, (run / "results.jsonl").read_text().splitlines())}
+    assert records["t1"]["proof"] == ["subst h", "rfl"] and records["t1"]["verified"]
+    assert records["t2"]["proof"] == ["omega"] and records["t2"]["verified"]
+    assert records["t3"]["status"] == "failed" and not records["t3"]["verified"]
+    assert len(set(fake_repl.header_loads())) > 1  # the searches used more than one process
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["config"]["env"]["search_workers"] == 3
+    # How many processes a search uses changes no record: another count resumes the run.
+    again = subprocess.run([*argv, "--search-workers", "1"], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert len((run / "results.jsonl").read_text().splitlines()) == 3

@@ -99,3 +99,25 @@ async def test_real_repl_sketch_gaps_are_searched_and_the_assembled_proof_verifi
         proofs[gap.site.index] = result.proof
     verdict = await env.verify(theorem, assemble(sketch, proofs))
     assert verdict.ok, verdict.message
+
+
+async def test_real_repl_moves_a_state_to_another_process_by_pickling():
+    import asyncio
+
+    from lean_env.states import HandoffCosts
+    from search import Goals, Proved
+
+    two = ReplPool(ReplSettings(command=default_repl_command(PROJECT), cwd=str(PROJECT)), 2)
+    two.handoff = HandoffCosts(pickle=0.0, unpickle=0.0)  # pickling whatever the measured costs
+    env = LeanReplEnv(two, search_workers=2)
+    theorem = Theorem("it_pickled", "theorem it_pickled (a b : Nat) (h : a = b) : a + 0 = b := by\n", header="")
+    try:
+        state = await env.apply(await env.start(theorem), "rw [Nat.add_zero]", 60)
+        assert isinstance(state, Goals), state
+        env.will_expand(state)
+        outcomes = await asyncio.gather(env.apply(state, "exact h", 60), env.apply(state, "omega", 60))
+        assert all(isinstance(o, Proved) for o in outcomes), outcomes
+        assert two.handoff.pickles == 1 and two.handoff.unpickles == 1  # the unpickled state showed its goals
+    finally:
+        await env.close()
+        await two.close()

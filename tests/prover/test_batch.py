@@ -194,6 +194,22 @@ async def test_ray_mode_gives_the_same_records_as_local_mode(tmp_path, local_ray
     assert summary["proved"] == 4 and summary["total"] == 6
 
 
+async def test_on_ray_each_prover_actor_owns_the_processes_of_one_search(tmp_path, local_ray):
+    fake = FakeRepl(tmp_path)
+    bench = write_benchmark(tmp_path / "bench.jsonl", 3)
+    base = {
+        "run": {"benchmark": str(bench), "out": str(tmp_path / "local")},
+        "env": {"repl_command": fake.command, "workers": 2},
+        "generator": {"tactics": TACTICS},
+    }
+    local = merge(ProveConfig(), base, "test")
+    await Runner(local).run()
+    wide = {"run": {"out": str(tmp_path / "ray"), "ray": "local"}, "env": {"search_workers": 2}}
+    summary = await Runner(merge(local, wide, "test")).run()
+    assert comparable(records(tmp_path / "ray")) == comparable(records(tmp_path / "local"))
+    assert summary["total"] == 3
+
+
 async def test_ray_model_actor_serves_an_hf_model(tmp_path, local_ray):
     pytest.importorskip("torch", reason="the hf extra is not installed")
     from prover.bench.tiny import tiny_model_and_tokenizer

@@ -14,6 +14,7 @@ import pytest
 
 from prover.bench import BenchConfig, run_bench
 from prover.bench.extraction import extraction_throughput
+from prover.bench.one_theorem import OneTheoremConfig, one_theorem
 
 
 def finite(value) -> bool:
@@ -38,6 +39,7 @@ async def test_small_bench_has_every_figure():
     assert verification["kernel_requests_per_proof"] == 2  # the kernel level adds processes, not REPL requests
     assert finite(verification["kernel_vs_repl"]) and finite(verification["screen_s_per_proof"])
     assert finite(result["extraction_steps_per_s"]) and result["extraction_steps_per_s"] > 0
+    assert set(result["search_workers_speedup"]) == {"1", "4", "8"}
     assert result["extraction"]["graphs"] == 100
     checks = result["whole_proof_checks"]["rows"]
     assert [row["workers"] for row in checks] == [1, 2, 4]
@@ -63,6 +65,17 @@ async def test_whole_proof_checks_spread_over_every_process_of_the_pool():
     assert [row["checks"] for row in rows] == [2, 4, 8]
 
 
+async def test_one_theorem_on_1_4_8_processes_is_one_search_timed_side_by_side():
+    rows = await one_theorem(OneTheoremConfig.small())
+    assert [row["search_workers"] for row in rows] == [1, 4, 8]
+    # The same search at every K: the order of expansions does not depend on the processes.
+    assert len({(row["expansions"], row["env_calls"], tuple(row["proof"])) for row in rows}) == 1
+    assert rows[0]["expansions"] > 1
+    for row in rows:
+        assert finite(row["seconds"]) and finite(row["speedup"]) and row["speedup"] > 0
+    assert rows[0]["pickles"] == rows[0]["unpickles"] == 0  # one process never hands a state over
+
+
 def test_bench_json_from_the_command_line():
     done = subprocess.run(
         [sys.executable, "-m", "prover.cli", "bench", "--small", "--json"], capture_output=True, text=True, timeout=300
@@ -74,4 +87,6 @@ def test_bench_json_from_the_command_line():
     assert all(
         {"workers", "checks_per_s_per_process", "utilization"} <= set(r) for r in result["whole_proof_checks"]["rows"]
     )
+    assert {"search_overhead_us", "pipeline", "batching_speedup", "header_reuse_speedup", "machine"} <= set(result)
+    assert [row["search_workers"] for row in result["one_theorem"]] == [1, 4, 8]
     assert all({"workers", "utilization", "speedup_vs_sequential"} <= set(row) for row in result["pipeline"])

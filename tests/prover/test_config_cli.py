@@ -37,6 +37,15 @@ def test_flags_override_the_config_file(tmp_path):
     assert config.run.names == ("a", "b")
 
 
+def test_search_workers_come_from_the_flag_and_never_exceed_the_pool():
+    args = cli.build_parser().parse_args(["prove", "--workers", "8", "--search-workers", "4"])
+    assert cli.prove_config(args).env.search_workers == 4
+    assert cli.prove_config(cli.build_parser().parse_args(["prove"])).env.search_workers == 1
+    too_many = cli.build_parser().parse_args(["prove", "--workers", "2", "--search-workers", "4"])
+    with pytest.raises(ConfigError, match=r"search_workers 4 must be between 1 and workers \(2\).*raise --workers"):
+        cli.prove_config(too_many)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -21,10 +21,12 @@ class ScriptedEnv:
         concurrent: bool = True,
         delay: float = 0.0,
         rejected_proofs: Sequence[Sequence[str]] = (),
+        search_workers: int = 1,
     ) -> None:
         self.table = table
         self.root = root
         self.concurrent_apply = concurrent
+        self.search_workers = search_workers
         self.delay = delay
         self.rejected = {tuple(p) for p in rejected_proofs}
         self.applied: list[tuple[str, str]] = []
