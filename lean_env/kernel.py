@@ -113,11 +113,7 @@ class KernelChecker:
         if isinstance(target, Verdict):
             return target
         self._counter += 1
-        work = self._folder / f"s{self._counter}"
-        work.mkdir()
-        source = work / "Submission.lean"
-        source.write_text(f"{theorem.header.rstrip()}\n\n{plan.text}")
-        compiled = await self._compile(source)
+        compiled = await self._compile_text(f"s{self._counter}", "Submission.lean", theorem.header, plan.text)
         if isinstance(compiled, Verdict):
             return compiled
         argv = [a.format(target=target, submission=compiled) for a in self.settings.checker_command]
@@ -132,15 +128,20 @@ class KernelChecker:
         key = (theorem.header, theorem.statement)
         async with self._lock:
             if key not in self._targets:
-                work = self._folder / f"t{len(self._targets)}"
-                work.mkdir()
-                source = work / "Target.lean"
-                source.write_text(f"{theorem.header.rstrip()}\n\n{checked_statement(theorem)} sorry\n")
-                compiled = await self._compile(source)
+                statement = f"{checked_statement(theorem)} sorry\n"
+                compiled = await self._compile_text(f"t{len(self._targets)}", "Target.lean", theorem.header, statement)
                 if isinstance(compiled, Verdict):
                     return compiled
                 self._targets[key] = compiled
             return self._targets[key]
+
+    async def _compile_text(self, folder: str, name: str, header: str, text: str) -> Path | Verdict:
+        """The header and ``text`` written as ``name`` in a work folder of its own, compiled."""
+        work = self._folder / folder
+        work.mkdir()
+        source = work / name
+        source.write_text(f"{header.rstrip()}\n\n{text}")
+        return await self._compile(source)
 
     async def _compile(self, source: Path) -> Path | Verdict:
         olean = source.with_suffix(".olean")
