@@ -167,7 +167,10 @@ def wrap(argv: Sequence[str], policy: Policy, bwrap: str = "bwrap") -> list[str]
     ]
     for path in policy.system:
         args += ["--ro-bind-try", path, path]
-    args += ["--proc", "/proc", "--dev", "/dev"]
+    # /proc/sys is writable under a fresh /proc and host-wide when we run as root (core_pattern would run a
+    # program of the sandbox's choosing as host root): read-only, like /dev (whose /dev/shm is a RAM disk).
+    args += ["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys"]
+    args += ["--ro-bind-try", "/proc/sysrq-trigger", "/proc/sysrq-trigger", "--dev", "/dev", "--remount-ro", "/dev"]
     args += ["--size", str(policy.tmp_size_mb * 1024 * 1024), "--tmpfs", "/tmp"]
     # Parents before children, so a mount inside another (a file of a read-only project) stays visible.
     placed: list[Mount] = []

@@ -365,3 +365,31 @@ def test_a_sandboxed_repl_dies_with_the_process_that_started_it(tmp_path):
             holder.wait(timeout=30)
         for pid in _processes_running(str(fake.script)):  # left over only when the test fails: ours, by id
             os.kill(pid, signal.SIGKILL)
+
+
+@needs_bwrap
+def test_kernel_settings_and_dev_are_read_only_in_the_sandbox(tmp_path):
+    """/proc/sys under a fresh /proc is writable and host-wide for root (core_pattern runs a program as
+    host root on a crash); /dev is a RAM disk outside every memory limit. Both must refuse writes."""
+    import subprocess
+
+    script = tmp_path / "writes.py"
+    script.write_text(
+        "import json\n"
+        "out = {}\n"
+        "for path, text in [('/proc/sys/kernel/core_pattern', 'core'), ('/dev/shm/planted', 'x'),"
+        " ('/dev/planted', 'x'), ('/proc/sysrq-trigger', 'h')]:\n"
+        "    try:\n"
+        "        with open(path, 'w') as handle:\n"
+        "            handle.write(text)\n"
+        "        out[path] = 'written'\n"
+        "    except OSError as error:\n"
+        "        out[path] = type(error).__name__\n"
+        "with open('/dev/null', 'w') as handle:\n"
+        "    handle.write('still a device')\n"
+        "print(json.dumps(out))\n"
+    )
+    command, policy = lean_policy((sys.executable, str(script)), None)
+    done = subprocess.run(sandbox.wrap(command, policy), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "written" not in json.loads(done.stdout).values(), done.stdout
