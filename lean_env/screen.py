@@ -250,14 +250,15 @@ def screen_header(text: str) -> Refusal | None:
         rest = tokens[1:]
         if head in ("import", "open"):
             # Module names are not code; an `open` of a meta namespace would shorten meta names.
-            bad = next((t for t in rest if t.kind is not Kind.IDENT or (head == "open" and _meta_name(t))), None)
-            if bad is None and rest:
+            words = rest[1:] if head == "open" and rest and rest[0].text == "scoped" else rest  # `open scoped X`
+            bad = next((t for t in words if t.kind is not Kind.IDENT or (head == "open" and _meta_name(t))), None)
+            if bad is None and words:
                 continue
         elif (
             head == "set_option"
             and len(rest) == 2
             and rest[0].text in HEADER_OPTIONS
-            and rest[1].kind in (Kind.NUMBER, Kind.IDENT)
+            and (rest[1].kind is Kind.IDENT or _bounded_number(rest[1]))
         ):
             continue
         return Refusal(
@@ -267,6 +268,14 @@ def screen_header(text: str) -> Refusal | None:
             f"({', '.join(sorted(HEADER_OPTIONS))}) line",
         )
     return None
+
+
+MAX_HEADER_OPTION = 10**9
+"""A resource option in a client header is a positive number at most this: 0 switches the limit off."""
+
+
+def _bounded_number(token: Token) -> bool:
+    return token.kind is Kind.NUMBER and token.text.isdigit() and 0 < int(token.text) <= MAX_HEADER_OPTION
 
 
 def _meta_name(token: Token) -> bool:

@@ -267,6 +267,9 @@ def _add_serve(sub: Any) -> None:
     p.add_argument("--check", action="store_true", help="check suggestions in Lean when a request gives [CTX]")
     p.add_argument("--max-headers", type=int, default=16, help="distinct [CTX] headers kept loaded in Lean (LRU)")
     p.add_argument("--max-concurrent", type=int, default=8, help="requests in flight before answering 429")
+    p.add_argument(
+        "--max-connections", type=int, default=64, help="connections served at once (bounds bodies held in memory)"
+    )
     p.add_argument("--request-timeout", type=float, default=60.0, help="seconds per request before 504")
     p.add_argument("--max-body", type=int, default=1 << 20, help="bytes per request body before 413")
     p.add_argument("--suggestions", type=int, default=8, help="outputs per /generate request")

@@ -66,6 +66,9 @@ class ServerConfig:
     """Distinct [CTX] headers kept loaded in the Lean processes (least recently used evicted)."""
     model_name: str = "llemma-prover"
     """The model id `/v1/models` lists and answers carry."""
+    max_connections: int = 64
+    """Connections and requests uvicorn serves at once (its ``limit_concurrency``; 503 past it): bodies are
+    read before a slot is taken, so this bounds the memory they can hold to about max_connections x max_body."""
 
 
 def is_loopback(host: str) -> bool:

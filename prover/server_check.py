@@ -115,6 +115,8 @@ def screened(theorem: Theorem) -> Theorem:
     if refusal is not None:
         raise CheckProblem(f"[CTX] header refused: {refusal.reason}: {refusal.token!r}")
     goal = theorem.statement.strip().removeprefix(f"theorem {GOAL_THEOREM}").removesuffix(":= by")
+    if "--" in goal or "/-" in goal:  # a goal Lean printed has no comments; one could hide the restated `:= by`
+        raise CheckProblem("goal refused: a goal as Lean prints it has no comments (`--`, `/-`)")
     refusal = screen(goal)
     if refusal is not None:
         raise CheckProblem(f"goal refused: {refusal.reason}: {refusal.token!r}")

@@ -118,8 +118,12 @@ class Guard:
         self._hosts = {host_name(h) for h in config.allowed_hosts}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)  # lifespan: the Lean processes start and stop with the server
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, send)  # the Lean processes start and stop with the server
+            return
+        if scope["type"] != "http":  # a websocket (uvicorn[standard]): nothing here speaks it, and no check ran
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
             return
         headers = {name.lower(): value for name, value in scope.get("headers", [])}
         host = headers.get(b"host", b"").decode("latin-1")

@@ -26,7 +26,9 @@ from search import (
 
 DEFAULT_HEADER = "import Mathlib\n\n"
 GOAL_THEOREM = "suggestion_goal"
-_DECL = re.compile(r"^(?:@\[[^\]]*\]\s*)?(?:theorem|lemma|example|def|instance|abbrev)\b", re.MULTILINE)
+# An attribute is read within its line (`[^\]\n]`): an unclosed `@[` that could run on to a later `]`
+# would rescan the rest of the text from every `@[` line, quadratic on a client-sent context.
+_DECL = re.compile(r"^(?:@\[[^\]\n]*\]\s*)?(?:theorem|lemma|example|def|instance|abbrev)\b", re.MULTILINE)
 
 
 class GoalFormatError(ValueError):
@@ -46,14 +48,15 @@ def goal_to_statement(goal: str, name: str = GOAL_THEOREM) -> str:
     lines = hypotheses_text.splitlines()
     if lines and lines[0].startswith("case "):
         lines = lines[1:]  # the case tag names the goal; it is not a hypothesis
-    hypotheses: list[str] = []
+    parts: list[list[str]] = []  # each hypothesis and its continuation lines, joined once (linear)
     for line in lines:
         if not line.strip():
             continue
-        if line.startswith((" ", "\t")) and hypotheses:
-            hypotheses[-1] += " " + line.strip()
+        if line.startswith((" ", "\t")) and parts:
+            parts[-1].append(line.strip())
         else:
-            hypotheses.append(line.strip())
+            parts.append([line.strip()])
+    hypotheses = [" ".join(part) for part in parts]
     binders = []
     for hypothesis in hypotheses:
         names, sep, kind = hypothesis.partition(" : ")

@@ -6,10 +6,15 @@ import argparse
 import dataclasses
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prover.config import ProveConfig
 from prover.envs import build_env, repl_pool
 from prover.models import BatchingGenerator, build_generator
+
+if TYPE_CHECKING:
+    from prover.server import ServerConfig
+
 from prover.suggest import DEFAULT_HEADER, check_suggestions, goal_at, goal_theorem, header_of, search_proof, suggest
 
 # A suggestion search is interactive: a small budget unless the user gives one.
@@ -78,6 +83,7 @@ def run_serve(args: argparse.Namespace, config: ProveConfig) -> int:
         tactic_timeout=config.search.tactic_timeout,
         max_headers=args.max_headers,
         model_name=config.generator.model or "llemma-prover",
+        max_connections=args.max_connections,
     )
     problem = exposure_problem(server)
     if problem is not None:
@@ -87,5 +93,16 @@ def run_serve(args: argparse.Namespace, config: ProveConfig) -> int:
     encoder = inner if hasattr(inner, "encode") else None
     provider = build_env(config.env, config.search) if args.check else None
     app = create_app(generator, server, provider, encoder)
-    uvicorn.run(app, host=server.host, port=server.port, log_level="info")
+    uvicorn.run(app, **uvicorn_options(server))
     return 0
+
+
+def uvicorn_options(server: ServerConfig) -> dict[str, object]:
+    """How uvicorn serves the app: the address, and a cap on connections (their bodies are in memory)."""
+    return {
+        "host": server.host,
+        "port": server.port,
+        "log_level": "info",
+        "limit_concurrency": server.max_connections,
+        "timeout_keep_alive": 5,
+    }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import logging
@@ -12,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from prover.models.prompts import PromptFormat
+from prover.models.threads import in_thread
 from search import Candidate, TacticRequest
 
 logger = logging.getLogger(__name__)
@@ -98,13 +98,7 @@ class HFGenerator:
         if not requests:
             return []
         stop = threading.Event()
-        work = asyncio.ensure_future(asyncio.to_thread(self._generate, list(requests), stop))
-        try:
-            return await asyncio.shield(work)
-        except asyncio.CancelledError:
-            stop.set()
-            await asyncio.wait({work})
-            raise
+        return await in_thread(self._generate, list(requests), stop, stop=stop)
 
     def _generate(self, requests: list[TacticRequest], stop: threading.Event | None = None) -> list[list[Candidate]]:
         """One ``generate`` per distinct sample count (a repair asks for one answer, a first round for k)."""
@@ -185,7 +179,7 @@ class HFGenerator:
 
     async def encode(self, texts: Sequence[str]) -> list[list[float]]:
         """Mean-pooled last hidden states (the encoder's, for an encoder-decoder): LeanCopilot's /encode."""
-        return await asyncio.to_thread(self._encode, list(texts))
+        return await in_thread(self._encode, list(texts))
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
         torch = _require_torch()

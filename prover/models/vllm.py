@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 import threading
 from collections.abc import Sequence
 from typing import Any
 
 from prover.models.prompts import PromptFormat
+from prover.models.threads import in_thread
 from search import Candidate, TacticRequest
 
 INSTALL_HINT = "vLLM is not installed: pip install 'llemma-prover[vllm]' (it needs a CUDA GPU)"
@@ -53,7 +53,8 @@ class VLLMGenerator:
     async def propose(self, requests: Sequence[TacticRequest]) -> list[list[Candidate]]:
         if not requests:
             return []
-        return await asyncio.to_thread(self._generate, list(requests))
+        # vLLM's offline engine cannot be interrupted: a caller that gives up waits until it is done.
+        return await in_thread(self._generate, list(requests))
 
     def _generate(self, requests: list[TacticRequest]) -> list[list[Candidate]]:
         with self._lock:
