@@ -241,3 +241,25 @@ def split_command(command: str | Sequence[str]) -> tuple[str, ...]:
     import shlex
 
     return tuple(shlex.split(command)) if isinstance(command, str) else tuple(command)
+
+
+NEIGHBOUR_RESTARTS = 8
+"""Restarts by other searches sharing a process that one request waits out before giving up."""
+
+
+async def request_on_header(process: ReplProcess, header: str, text: str) -> tuple[Reply, int]:
+    """The reply to ``text`` run as a command on ``header``'s environment, and the process generation it ran in.
+
+    A restart by a neighbouring search (``StaleState``) says nothing about the command: it is run
+    again on the reloaded header, up to ``NEIGHBOUR_RESTARTS`` times (then ``StaleState`` is raised).
+    """
+    for attempt in range(NEIGHBOUR_RESTARTS):
+        env, generation = await process.header_env(header)
+        try:
+            reply = await process.request(Command(cmd=text, env=env), process.settings.command_timeout, generation)
+        except StaleState:
+            if attempt == NEIGHBOUR_RESTARTS - 1:
+                raise
+            continue
+        return reply, generation
+    raise AssertionError("unreachable")

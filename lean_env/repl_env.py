@@ -14,10 +14,10 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lean_env.process import ReplFailure, ReplProcess, ReplSettings, ReplTimeout, StaleState
-from lean_env.protocol import Command, ErrorReply, ProofStep, ProofStepReply, Reply, UnencodableRequest
+from lean_env.process import NEIGHBOUR_RESTARTS, ReplFailure, ReplProcess, ReplSettings, ReplTimeout, StaleState
+from lean_env.protocol import ErrorReply, ProofStep, ProofStepReply, Reply, UnencodableRequest
 from lean_env.screen import screened_outcome
-from lean_env.states import NEIGHBOUR_RESTARTS, HandoffCosts, TheoremStates
+from lean_env.states import HandoffCosts, TheoremStates
 from lean_env.verifier import ReplVerifier
 from sandbox import Mount
 from search import Failed, GaveUp, Goals, Outcome, Proved, Theorem, TimedOut, Verdict
@@ -64,24 +64,6 @@ def interpret(reply: Reply) -> tuple[Outcome, int | None]:
             return Failed(f"no goals but proof status {reply.proof_status!r}"), None
         return Proved(status), None
     return Goals("\n\n".join(reply.goals), len(reply.goals)), reply.proof_state
-
-
-async def request_on_header(process: ReplProcess, header: str, text: str) -> tuple[Reply, int]:
-    """The reply to ``text`` run as a command on ``header``'s environment, and the process generation it ran in.
-
-    A restart by a neighbouring search (``StaleState``) says nothing about the command: it is run
-    again on the reloaded header, up to ``NEIGHBOUR_RESTARTS`` times.
-    """
-    for attempt in range(NEIGHBOUR_RESTARTS):
-        env, generation = await process.header_env(header)
-        try:
-            reply = await process.request(Command(cmd=text, env=env), process.settings.command_timeout, generation)
-        except StaleState:
-            if attempt == NEIGHBOUR_RESTARTS - 1:
-                raise
-            continue
-        return reply, generation
-    raise AssertionError("unreachable")
 
 
 class ReplPool:

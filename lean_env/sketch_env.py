@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lean_env.process import ReplProcess
+from lean_env.process import ReplProcess, request_on_header
 from lean_env.protocol import CommandReply
-from lean_env.repl_env import LeanReplEnv, request_on_header
+from lean_env.repl_env import LeanReplEnv
 from lean_env.sketch import GapSite, SketchPlan
 from lean_env.states import StateLost
 from lean_env.verify import kept_messages

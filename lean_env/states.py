@@ -35,9 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lean_env.process import ReplFailure, ReplProcess, StaleState
+from lean_env.process import ReplFailure, ReplProcess, StaleState, request_on_header
 from lean_env.protocol import (
-    Command,
     CommandReply,
     PickleProofState,
     ProofStep,
@@ -54,7 +53,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-NEIGHBOUR_RESTARTS = 8
 """Restarts by other searches that one request waits out before the theorem ends as an error."""
 PICKLE_PRIOR_S = 0.05
 UNPICKLE_PRIOR_S = 0.05
@@ -167,16 +165,8 @@ class TheoremStates:
             found = await self._root(process)
             if found is not None:
                 return found
-        for attempt in range(NEIGHBOUR_RESTARTS):
-            env, generation = await process.header_env(self.theorem.header)
-            # The statement alone, with its type printed for the verifier: no extra round trip.
-            command = Command(cmd=target_command(self.theorem), env=env)
-            try:
-                reply = await process.request(command, process.settings.command_timeout, generation)
-                break
-            except StaleState:
-                if attempt == NEIGHBOUR_RESTARTS - 1:
-                    raise
+        # The statement alone, with its type printed for the verifier: no extra round trip.
+        reply, generation = await request_on_header(process, self.theorem.header, target_command(self.theorem))
         name = self.theorem.name
         if not isinstance(reply, CommandReply):
             raise StatementError(f"{name}: the REPL rejected the statement: {reply}")

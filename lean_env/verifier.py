@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 from lean_env.kernel import KernelChecker
-from lean_env.process import ReplFailure, ReplProcess, StaleState
+from lean_env.process import NEIGHBOUR_RESTARTS, ReplFailure, ReplProcess, StaleState, request_on_header
 from lean_env.protocol import Command, CommandReply, Reply
 from lean_env.verify import (
     DEFAULT_AXIOMS,
@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 Level = Literal["repl", "kernel"]
 LEVELS: tuple[str, ...] = ("repl", "kernel")
 CRASH_RETRIES = 2  # a check that loses its process twice is an error, not a verdict
-STALE_RETRIES = 8  # restarts caused by other searches sharing the process
+
 TARGET_CACHE = 4096
 
 
@@ -108,22 +108,16 @@ class ReplVerifier:
         if key in self._types:
             self._types.move_to_end(key)
             return self._types[key]
-        reply = await self._request_on_header(process, theorem.header, target_command(theorem))
+        try:
+            reply, _ = await request_on_header(process, theorem.header, target_command(theorem))
+        except StaleState:
+            raise CheckUnavailable("the REPL process kept restarting under other searches") from None
         printed = target_type(theorem, reply)
         if printed is None:
             detail = reply.errors()[0].data if isinstance(reply, CommandReply) and reply.errors() else reply
             raise StatementError(f"{theorem.name}: the statement does not elaborate alone: {detail}")
         self._remember(key, printed)
         return printed
-
-    async def _request_on_header(self, process: ReplProcess, header: str, text: str) -> Reply:
-        for _ in range(STALE_RETRIES):
-            env, generation = await process.header_env(header)
-            try:
-                return await process.request(Command(cmd=text, env=env), process.settings.command_timeout, generation)
-            except StaleState:
-                continue
-        raise CheckUnavailable("the REPL process kept restarting under other searches")
 
     async def _check(self, process: ReplProcess, plan: CheckPlan) -> tuple[Reply, Reply | None]:
         """The check's reply and, when it elaborated cleanly, the audit's; retried when the process is lost."""
@@ -139,7 +133,7 @@ class ReplVerifier:
                 return check, audit
             except StaleState:
                 stale += 1
-                if stale >= STALE_RETRIES:
+                if stale >= NEIGHBOUR_RESTARTS:
                     raise CheckUnavailable("the REPL process kept restarting under other searches") from None
             except ReplFailure as error:
                 crashes += 1
