@@ -155,7 +155,7 @@ class Runner:
             else:
                 assert todo_env is not None
                 await self._run_local(todo_env, benchmark, todo, finished)
-        summary = summarize(results.records, required_level(self._manifest_config()))
+        summary = summarize(results.records, required_level({"config": self.config.to_dict()}))
         summary["wall_time"] = time.monotonic() - started
         summary["run_dir"] = str(self.run_dir)
         write_json(self.run_dir / SUMMARY, summary)
@@ -215,9 +215,6 @@ class Runner:
             if len(failures.exceptions) == 1:  # the run's own error, as the caller knows it
                 raise failures.exceptions[0] from None
             raise
-
-    def _manifest_config(self) -> dict[str, Any]:
-        return {"config": self.config.to_dict()}
 
     def _manifest(self, benchmark: Benchmark, versions: dict[str, Any]) -> dict[str, Any]:
         cfg = self.config

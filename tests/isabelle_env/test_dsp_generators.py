@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from tests.isabelle_env.conftest import PROOF
 from tests.isabelle_env.test_dsp import row, run_dsp_command
+from tests.prover.hostile_openai import hostile_server
 
 DRAFTS = ["Halve both sides.", "Multiply by one half."]
 # Best first by log-probability: a sketch Isabelle rejects, the one that checks, one never tried.
@@ -20,47 +19,33 @@ SKETCHES = [
 ]
 
 
-class CompletionsServer(BaseHTTPRequestHandler):
-    """Answers /v1/completions with ``n`` choices: drafts for the draft prompt, sketches for the sketch prompt."""
+BODIES: list[dict] = []
 
-    bodies: list[dict] = []
 
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).bodies.append(body)
-        drafting = body["prompt"].endswith("### Solution\n\n")
-        texts = [(f" {d}", -0.2 * (i + 1)) for i, d in enumerate(DRAFTS)] if drafting else SKETCHES
-        choices = [
-            {"index": i, "text": text, "logprobs": {"token_logprobs": [logprob]}}
-            for i, (text, logprob) in enumerate(texts[: body["n"]])
-        ]
-        payload = json.dumps({"choices": choices}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
+def answer(body: dict) -> tuple[int, bytes]:
+    """/v1/completions with ``n`` choices: drafts for the draft prompt, sketches for the sketch prompt."""
+    BODIES.append(body)
+    drafting = body["prompt"].endswith("### Solution\n\n")
+    texts = [(f" {d}", -0.2 * (i + 1)) for i, d in enumerate(DRAFTS)] if drafting else SKETCHES
+    choices = [
+        {"index": i, "text": text, "logprobs": {"token_logprobs": [logprob]}}
+        for i, (text, logprob) in enumerate(texts[: body["n"]])
+    ]
+    return 200, json.dumps({"choices": choices}).encode()
 
 
 @pytest.fixture
 def completions():
-    CompletionsServer.bodies = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), CompletionsServer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
+    BODIES.clear()
+    with hostile_server(answer) as url:
+        yield url
 
 
 def test_draft_then_the_first_of_n_sketches_that_checks_wins(tmp_path, completions):
     flags = ["--generator", "openai", "--endpoint", completions, "--model", "llemma_7b", "--draft", "--samples", "3"]
     done = run_dsp_command(tmp_path, [row("ok", proof="Divide by 2.")], *flags)
     assert done.returncode == 0, done.stderr
-    draft, sketch = CompletionsServer.bodies
+    draft, sketch = BODIES
     assert draft["n"] == sketch["n"] == 3
     assert draft["prompt"].endswith("### Problem\n\nIf 2x = 4, show x = 2.\n\n### Solution\n\n")
     assert draft["stop"] == [" *)", "*)"] and sketch["stop"] == ["\n\n\n"]

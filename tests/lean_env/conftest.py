@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import stat
 import sys
 from pathlib import Path
 
@@ -87,3 +89,30 @@ def write_benchmark(path: Path, count: int) -> Path:
     ]
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     return path
+
+
+# Stand-ins for elan, lake and git on PATH: each logs its command line and leaves what the real
+# one would (a fetched Mathlib, a cloned REPL, a built binary). No network.
+FAKE_TOOL = """#!/bin/sh
+echo "$(basename "$0") $*" >> "$TOOL_LOG"
+case "$(basename "$0") $1" in
+  "lake update") mkdir -p .lake/packages/mathlib ;;
+  "lake build") mkdir -p .lake/build/bin && touch .lake/build/bin/repl ;;
+  "git clone") for last; do :; done; mkdir -p "$last/.git" ;;
+esac
+"""
+
+
+@pytest.fixture
+def fake_tools(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("elan", "lake", "git"):
+        tool = bin_dir / name
+        tool.write_text(FAKE_TOOL)
+        tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
+    log = tmp_path / "tools.log"
+    monkeypatch.setenv("TOOL_LOG", str(log))
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("ELAN_HOME", str(tmp_path / "elan"))
+    return log

@@ -3,41 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import stat
 
 import pytest
 
 from lean_env.kernel import SAFEVERIFY_RELEASES, installed_settings
 from lean_env.setup import LeanSetup, SetupError, setup_verifier
 
-FAKE_GIT = """#!/bin/sh
-echo "$(basename "$0") $*" >> "$TOOL_LOG"
-case "$1" in
-  clone) for last; do :; done; mkdir -p "$last/.git" ;;
-esac
-"""
 
-
-@pytest.fixture
-def tools(tmp_path, monkeypatch):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for name in ("git", "lake"):
-        tool = bin_dir / name
-        tool.write_text(FAKE_GIT)
-        tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
-    log = tmp_path / "tools.log"
-    monkeypatch.setenv("TOOL_LOG", str(log))
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("ELAN_HOME", str(tmp_path / "elan"))
-    return log
-
-
-def test_v4_9_gets_the_minif2f_branch_commit_run_inside_the_project(tmp_path, tools):
+def test_v4_9_gets_the_minif2f_branch_commit_run_inside_the_project(tmp_path, fake_tools):
     setup = LeanSetup(tmp_path / "project", "v4.9.0")
     assert setup_verifier(setup, lambda _: None) == ["--verify", "kernel"]
-    calls = tools.read_text().splitlines()
+    calls = fake_tools.read_text().splitlines()
     assert calls[0] == f"git clone https://github.com/GasStationManager/SafeVerify {setup.project / 'safeverify'}"
     assert calls[1].endswith("checkout --detach 0c0f7dcf6cb66333a944d062ec4c431986da1ca6")
     assert len(calls) == 2  # the v4.9.0 revision is interpreted by the project's Lean: nothing to build
@@ -46,23 +22,23 @@ def test_v4_9_gets_the_minif2f_branch_commit_run_inside_the_project(tmp_path, to
     assert settings.checker_command[:4] == ("lake", "env", "lean", "--run")
     assert settings.checker_command[-2:] == ("{target}", "{submission}")
     setup_verifier(setup, lambda _: None)
-    assert tools.read_text().splitlines() == calls  # idempotent
+    assert fake_tools.read_text().splitlines() == calls  # idempotent
 
 
-def test_tagged_releases_are_built(tmp_path, tools):
+def test_tagged_releases_are_built(tmp_path, fake_tools):
     setup = LeanSetup(tmp_path / "project", "v4.27.0")
     setup_verifier(setup, lambda _: None)
-    calls = tools.read_text().splitlines()
+    calls = fake_tools.read_text().splitlines()
     assert calls[1].endswith(SAFEVERIFY_RELEASES["v4.27.0"].commit)
     assert calls[2:] == ["lake exe cache get", "lake build safe_verify"]
     settings = installed_settings(setup.project)
     assert settings is not None and settings.checker_command[2].endswith(".lake/build/bin/safe_verify")
 
 
-def test_a_version_safeverify_does_not_have_is_refused_with_the_fix(tmp_path, tools):
+def test_a_version_safeverify_does_not_have_is_refused_with_the_fix(tmp_path, fake_tools):
     with pytest.raises(SetupError, match=r"no revision for Lean v4\.10\.0.*--verify repl"):
         setup_verifier(LeanSetup(tmp_path / "project", "v4.10.0"), lambda _: None)
-    assert not tools.exists()
+    assert not fake_tools.exists()
 
 
 def test_doctor_reports_the_kernel_verifier(tmp_path, monkeypatch):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
 import sys
@@ -8,32 +7,6 @@ import sys
 import pytest
 
 from lean_env.setup import RECORD, LeanSetup, SetupError, setup_lean
-
-# Stand-ins for elan, lake and git on PATH: each logs its command line and leaves what the real
-# one would (a fetched Mathlib, a cloned REPL, a built binary). No network.
-FAKE_TOOL = """#!/bin/sh
-echo "$(basename "$0") $*" >> "$TOOL_LOG"
-case "$(basename "$0") $1" in
-  "lake update") mkdir -p .lake/packages/mathlib ;;
-  "lake build") mkdir -p .lake/build/bin && touch .lake/build/bin/repl ;;
-  "git clone") for last; do :; done; mkdir -p "$last/.git" ;;
-esac
-"""
-
-
-@pytest.fixture
-def fake_tools(tmp_path, monkeypatch):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for name in ("elan", "lake", "git"):
-        tool = bin_dir / name
-        tool.write_text(FAKE_TOOL)
-        tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
-    log = tmp_path / "tools.log"
-    monkeypatch.setenv("TOOL_LOG", str(log))
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("ELAN_HOME", str(tmp_path / "elan"))
-    return log
 
 
 def test_setup_runs_each_step_once_and_is_idempotent(tmp_path, fake_tools):
