@@ -158,3 +158,13 @@ def test_headers_with_anything_else_are_refused_naming_the_line(header):
     assert refusal.kind in ("command", "unreadable")
     line = next(n for n, text in enumerate(header.splitlines(), 1) if text.strip() == refusal.token.strip())
     assert f"line {line}" in refusal.reason
+
+
+def test_a_final_round_of_reads_that_must_match_lean():
+    # «» takes anything up to », newlines included: one identifier, as in Lean (nothing runs)
+    assert kinds("exact «a\n#eval»") == [("ident", "exact"), ("ident", "«a\n#eval»")]
+    # inside a block comment `/--` opens a nested comment (Lean's finishCommentBlock): all comment
+    assert kinds("/- /-- -/ #eval 1 -/\nomega") == [("ident", "omega")]
+    # a comment or a #command right after a literal or a name is still seen
+    for text in ["exact 'a'--\n#eval 1", 'exact "a"--\n#eval 1', "exact `x--\n#eval 1", "omega\r#eval 1"]:
+        assert screen(text) is not None and screen(text).token == "#eval", text
